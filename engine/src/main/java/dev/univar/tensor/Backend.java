@@ -1,0 +1,63 @@
+package dev.univar.tensor;
+
+/**
+ * The operations the encoder is written against. The CPU backend does them with the Vector API, the
+ * scalar backend is the plain reference every kernel is tested against, and a CUDA backend will do them
+ * with cuBLAS and PTX kernels. Every 2-D operand is row-major and dense; "rows" flattens leading dimensions.
+ *
+ * <p>Unless a method says otherwise, {@code out} may not alias an input.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** Short name for messages and benchmarks: "cpu", "scalar", "cuda". */
+    String name();
+
+    /**
+     * {@code out[m,n] = a[m,k] · op(b) (+ bias[n])}, where {@code op(b)} is {@code b[k,n]}, or {@code b[n,k]}
+     * transposed when {@code transB} (the layout of a PyTorch {@code Linear} weight). {@code bias} may be null.
+     */
+    void matmul(Tensor a, Tensor b, boolean transB, Tensor bias, Tensor out, int m, int n, int k);
+
+    /**
+     * {@code out[r,:] = (y - mean(y)) / sqrt(var(y) + eps) * gamma + beta} with {@code y = x[r,:] + residual[r,:]}
+     * ({@code residual} may be null; biased variance, as PyTorch). {@code out} may alias {@code x} or {@code residual}.
+     */
+    void layerNorm(Tensor x, Tensor residual, Tensor gamma, Tensor beta, float eps, Tensor out, int rows, int dim);
+
+    /** Exact GELU, {@code x * 0.5 * (1 + erf(x / sqrt 2))}, over the first {@code n} elements; {@code out} may alias {@code x}. */
+    void gelu(Tensor x, Tensor out, long n);
+
+    /**
+     * In-place softmax over the last dimension of {@code x[batch, rowsPerBatch, cols]}, where columns whose
+     * {@code mask[b, col]} is 0 get probability 0 (a row whose mask is all 0 becomes all 0).
+     */
+    void maskedSoftmax(Tensor x, Tensor mask, int batch, int rowsPerBatch, int cols);
+
+    /**
+     * Multi-head scaled dot-product attention. {@code q}, {@code k}, {@code v} and {@code out} are
+     * {@code [batch * seq, heads * headDim]}; head {@code h} is columns {@code [h*headDim, (h+1)*headDim)}.
+     * {@code mask[batch, seq]} is 1 for real tokens and 0 for padding: padded keys get no weight.
+     * Scores are scaled by {@code 1/sqrt(headDim)}.
+     */
+    void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out, int batch, int seq, int heads, int headDim);
+
+    /**
+     * BERT embeddings: {@code out[b*seq + t, :] = word[ids[b*seq+t]] + position[t] + tokenType[typeIds[b*seq+t]]}.
+     * {@code typeIds} may be null (all zero).
+     */
+    void embeddings(int[] ids, int[] typeIds, Tensor word, Tensor position, Tensor tokenType, Tensor out,
+                    int batch, int seq, int hidden);
+
+    /** {@code out[b,:] = sum_t mask[b,t] * x[b*seq+t,:] / max(sum_t mask[b,t], 1e-9)} (sentence-transformers' mean pooling). */
+    void meanPool(Tensor x, Tensor mask, Tensor out, int batch, int seq, int dim);
+
+    /** In place: each row divided by {@code max(||row||_2, 1e-12)} (PyTorch's {@code F.normalize}). */
+    void l2Normalize(Tensor x, int rows, int dim);
+
+    /** {@code out[i] = a[i] + b[i]} for the first {@code n} elements; {@code out} may alias either input. */
+    void add(Tensor a, Tensor b, Tensor out, long n);
+
+    @Override
+    default void close() {
+    }
+}
