@@ -1,0 +1,24 @@
+package dev.univar.cli;
+
+import dev.univar.data.InputException;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/** Turns failures into one clear line on stderr and exit code 1; a stack trace only with UNIVAR_DEBUG=1. */
+final class Errors implements CommandLine.IExecutionExceptionHandler {
+    @Override
+    public int handleExecutionException(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
+        String message = switch (e) {
+            case InputException ie -> ie.getMessage();
+            case UncheckedIOException u -> u.getCause().getMessage();
+            case IOException io -> io.getMessage();
+            case IllegalArgumentException ia -> ia.getMessage();
+            default -> e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+        };
+        cmd.getErr().println("univar " + cmd.getCommandName() + ": error: " + message);
+        if ("1".equals(System.getenv("UNIVAR_DEBUG"))) e.printStackTrace(cmd.getErr());
+        return 1;
+    }
+}

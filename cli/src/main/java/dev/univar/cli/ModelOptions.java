@@ -1,0 +1,34 @@
+package dev.univar.cli;
+
+import dev.univar.cpu.CpuBackend;
+import dev.univar.io.ModelStore;
+import dev.univar.nn.EmbeddingModel;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** Options shared by the commands that run the encoder. */
+final class ModelOptions {
+    @Option(names = "--model", paramLabel = "minilm|DIR", defaultValue = "minilm",
+            description = "Model: 'minilm' (all-MiniLM-L6-v2, imported once into $UNIVAR_HOME) or a Hugging Face "
+                    + "BERT folder (config.json, model.safetensors, tokenizer.json or vocab.txt). Default: ${DEFAULT-VALUE}.")
+    String model;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Compute threads. Default: all cores.")
+    Integer threads;
+
+    int threads() {
+        int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        if (n < 1) throw new IllegalArgumentException("--threads must be at least 1");
+        return n;
+    }
+
+    Path modelDir() throws IOException {
+        return ModelStore.resolve(model, msg -> System.err.println("univar: " + msg));
+    }
+
+    EmbeddingModel load() throws IOException {
+        return EmbeddingModel.load(modelDir(), new CpuBackend(threads()));
+    }
+}

