@@ -1,0 +1,140 @@
+package dev.univar.io;
+
+import dev.univar.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** BertWeights over a tiny synthetic model, so that every naming and shape rule is exercised quickly. */
+class BertWeightsTest {
+    static final BertConfig TINY = new BertConfig(10, 8, 2, 2, 16, 6, 2, 1e-12, "gelu", 0, "bert");
+
+    @TempDir
+    Path dir;
+
+    /** HF-named tensors of {@link #TINY}; tensor k holds k * 1000 + element index, so mix-ups show. */
+    static Map<String, Tensor> tinyTensors(Arena arena) {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        int h = 8, ff = 16;
+        add(m, arena, "embeddings.word_embeddings.weight", 10, h);
+        add(m, arena, "embeddings.position_embeddings.weight", 6, h);
+        add(m, arena, "embeddings.token_type_embeddings.weight", 2, h);
+        add(m, arena, "embeddings.LayerNorm.weight", h);
+        add(m, arena, "embeddings.LayerNorm.bias", h);
+        for (int i = 0; i < 2; i++) {
+            String p = "encoder.layer." + i + ".";
+            for (String s : new String[]{"attention.self.query", "attention.self.key", "attention.self.value",
+                    "attention.output.dense"}) {
+                add(m, arena, p + s + ".weight", h, h);
+                add(m, arena, p + s + ".bias", h);
+            }
+            add(m, arena, p + "attention.output.LayerNorm.weight", h);
+            add(m, arena, p + "attention.output.LayerNorm.bias", h);
+            add(m, arena, p + "intermediate.dense.weight", ff, h);
+            add(m, arena, p + "intermediate.dense.bias", ff);
+            add(m, arena, p + "output.dense.weight", h, ff);
+            add(m, arena, p + "output.dense.bias", h);
+            add(m, arena, p + "output.LayerNorm.weight", h);
+            add(m, arena, p + "output.LayerNorm.bias", h);
+        }
+        return m;
+    }
+
+    private static void add(Map<String, Tensor> m, Arena arena, String name, int... shape) {
+        Tensor t = Tensor.allocate(arena, shape);
+        for (long i = 0; i < t.size(); i++) t.set(i, m.size() * 1000 + i);
+        m.put(name, t);
+    }
+
+    private Path writeFolder(Map<String, Tensor> tensors) throws IOException {
+        TINY.write(dir.resolve(BertWeights.CONFIG_FILE));
+        SafeTensors.write(dir.resolve(BertWeights.WEIGHTS_FILE), tensors, Map.of("format", "pt"));
+        return dir;
+    }
+
+    @Test
+    void loadsNamedFieldsAndWritesBack() throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            Map<String, Tensor> src = tinyTensors(arena);
+            try (BertWeights.Loaded m = BertWeights.open(writeFolder(src))) {
+                BertWeights w = m.weights();
+                assertEquals(TINY, m.config());
+                assertEquals(2, w.layers().size());
+                assertArrayEquals(src.get("embeddings.word_embeddings.weight").toArray(),
+                        w.embeddings().word().toArray());
+                assertArrayEquals(src.get("encoder.layer.1.attention.self.key.weight").toArray(),
+                        w.layers().get(1).kW().toArray());
+                assertArrayEquals(src.get("encoder.layer.0.output.dense.weight").toArray(),
+                        w.layers().get(0).ffnOutW().toArray());
+                assertArrayEquals(new int[]{16, 8}, w.layers().get(0).ffnInW().shape());
+
+                Map<String, Tensor> back = w.toNamedTensors();
+                assertEquals(src.keySet(), back.keySet());
+                for (String name : src.keySet())
+                    assertArrayEquals(src.get(name).toArray(), back.get(name).toArray(), name);
+            }
+        }
+    }
+
+    @Test
+    void acceptsBertPrefixLegacyLayerNormNamesAndIgnoresExtras() throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            Map<String, Tensor> src = tinyTensors(arena);
+            Map<String, Tensor> prefixed = new LinkedHashMap<>();
+            src.forEach((k, v) -> prefixed.put("bert." + k.replace("embeddings.LayerNorm.weight",
+                    "embeddings.LayerNorm.gamma").replace("embeddings.LayerNorm.bias", "embeddings.LayerNorm.beta"), v));
+            prefixed.put("bert.pooler.dense.weight", Tensor.allocate(arena, 8, 8));
+            prefixed.put("cls.predictions.bias", Tensor.allocate(arena, 10));
+            try (BertWeights.Loaded m = BertWeights.open(writeFolder(prefixed))) {
+                assertArrayEquals(src.get("embeddings.LayerNorm.weight").toArray(),
+                        m.weights().embeddings().lnGamma().toArray());
+                assertArrayEquals(src.get("encoder.layer.1.output.LayerNorm.bias").toArray(),
+                        m.weights().layers().get(1).outLnBeta().toArray());
+            }
+        }
+    }
+
+    @Test
+    void missingTensorIsNamed() throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            Map<String, Tensor> src = tinyTensors(arena);
+            src.remove("encoder.layer.1.attention.self.value.bias");
+            Path folder = writeFolder(src);
+            IOException e = assertThrows(IOException.class, () -> BertWeights.open(folder).close());
+            assertTrue(e.getMessage().contains("'encoder.layer.1.attention.self.value.bias' is missing"),
+                    e.getMessage());
+            assertTrue(e.getMessage().contains(BertWeights.WEIGHTS_FILE), e.getMessage());
+        }
+    }
+
+    @Test
+    void misShapedTensorNamesExpectedAndFound() throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            Map<String, Tensor> src = tinyTensors(arena);
+            // the [in, out] layout of an ONNX MatMul, not PyTorch's [out, in]
+            src.put("encoder.layer.0.intermediate.dense.weight", Tensor.allocate(arena, 8, 16));
+            Path folder = writeFolder(src);
+            IOException e = assertThrows(IOException.class, () -> BertWeights.open(folder).close());
+            assertTrue(e.getMessage().contains("'encoder.layer.0.intermediate.dense.weight'"), e.getMessage());
+            assertTrue(e.getMessage().contains("shape [8, 16], expected [16, 8]"), e.getMessage());
+            assertTrue(e.getMessage().contains(BertWeights.WEIGHTS_FILE), e.getMessage());
+        }
+    }
+
+    @Test
+    void layersBeyondTheConfigAreAnError() {
+        try (Arena arena = Arena.ofConfined()) {
+            Map<String, Tensor> src = tinyTensors(arena);
+            src.put("encoder.layer.2.output.dense.bias", Tensor.allocate(arena, 8));
+            var e = assertThrows(IllegalArgumentException.class, () -> BertWeights.from(TINY, src, "test map"));
+            assertTrue(e.getMessage().contains("encoder.layer.2"), e.getMessage());
+        }
+    }
+}
