@@ -104,9 +104,9 @@ public final class EmbedJob {
         float[][] rows = new float[enc.length][];
         for (int from = 0; from < order.length; from += batchSize) {
             int n = Math.min(batchSize, order.length - from);
-            List<int[]> ids = new ArrayList<>(n);
-            for (int j = 0; j < n; j++) ids.add(enc[order[from + j]].ids());
-            float[][] out = model.encoder().embed(Batch.of(ids, model.tokenizer().padId()));
+            Encoding[] batch = new Encoding[n];
+            for (int j = 0; j < n; j++) batch[j] = enc[order[from + j]];
+            float[][] out = model.encoder().embed(Batch.pad(batch, model.tokenizer().padId()));
             for (int j = 0; j < n; j++) rows[order[from + j]] = out[j];
             embeddedSoFar.accept(from + n);
         }

@@ -87,9 +87,9 @@ public final class BertEncoder implements AutoCloseable {
         float eps = (float) config.layerNormEps();
         mask.copyFrom(batch.mask());
 
-        backend.embeddings(batch.ids(), batch.typeIds(), weights.wordEmbeddings(), weights.positionEmbeddings(),
-                weights.tokenTypeEmbeddings(), x, bs, seq, hidden);
-        backend.layerNorm(x, null, weights.embLnGamma(), weights.embLnBeta(), eps, x, tokens, hidden);
+        BertWeights.Embeddings emb = weights.embeddings();
+        backend.embeddings(batch.ids(), batch.typeIds(), emb.word(), emb.position(), emb.tokenType(), x, bs, seq, hidden);
+        backend.layerNorm(x, null, emb.lnGamma(), emb.lnBeta(), eps, x, tokens, hidden);
 
         for (BertWeights.Layer l : weights.layers()) {
             backend.matmul(x, l.qW(), true, l.qB(), q, tokens, hidden, hidden);

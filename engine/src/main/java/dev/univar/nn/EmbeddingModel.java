@@ -2,8 +2,9 @@ package dev.univar.nn;
 
 import dev.univar.io.BertConfig;
 import dev.univar.io.BertWeights;
-import dev.univar.io.SafeTensors;
 import dev.univar.tensor.Backend;
+import dev.univar.text.Batch;
+import dev.univar.text.Encoding;
 import dev.univar.text.Tokenizer;
 import dev.univar.text.WordPieceTokenizer;
 
@@ -19,14 +20,14 @@ import java.util.List;
 public final class EmbeddingModel implements AutoCloseable {
     private final Path dir;
     private final BertConfig config;
-    private final SafeTensors weightsFile;
+    private final BertWeights.Loaded weights;
     private final Tokenizer tokenizer;
     private final BertEncoder encoder;
 
-    private EmbeddingModel(Path dir, BertConfig config, SafeTensors weightsFile, Tokenizer tokenizer, BertEncoder encoder) {
+    private EmbeddingModel(Path dir, BertConfig config, BertWeights.Loaded weights, Tokenizer tokenizer, BertEncoder encoder) {
         this.dir = dir;
         this.config = config;
-        this.weightsFile = weightsFile;
+        this.weights = weights;
         this.tokenizer = tokenizer;
         this.encoder = encoder;
     }
@@ -36,19 +37,15 @@ public final class EmbeddingModel implements AutoCloseable {
             if (!Files.isRegularFile(dir.resolve(required)))
                 throw new IOException(dir + ": not a model folder: " + required + " is missing");
         }
-        BertConfig config = BertConfig.read(dir.resolve("config.json"));
         Tokenizer tokenizer = WordPieceTokenizer.fromModelDir(dir);
-        if (tokenizer.vocabSize() > config.vocabSize())
+        BertWeights.Loaded loaded = BertWeights.open(dir);
+        BertConfig config = loaded.config();
+        if (tokenizer.vocabSize() > config.vocabSize()) {
+            loaded.close();
             throw new IOException(dir + ": the tokenizer has " + tokenizer.vocabSize()
                     + " tokens but the model only " + config.vocabSize() + " embeddings");
-        SafeTensors file = SafeTensors.open(dir.resolve("model.safetensors"));
-        try {
-            BertWeights weights = BertWeights.load(file, config);
-            return new EmbeddingModel(dir, config, file, tokenizer, new BertEncoder(config, weights, backend));
-        } catch (RuntimeException | IOException e) {
-            file.close();
-            throw e;
         }
+        return new EmbeddingModel(dir, config, loaded, tokenizer, new BertEncoder(config, loaded.weights(), backend));
     }
 
     public Path dir() {
@@ -77,13 +74,13 @@ public final class EmbeddingModel implements AutoCloseable {
 
     /** Embeds a few texts at once (tests, small jobs); large inputs go through {@code EmbedJob}. */
     public float[][] embed(List<String> texts, int maxLength) {
-        List<int[]> ids = texts.stream().map(t -> tokenizer.encode(t, maxLength).ids()).toList();
-        return encoder.embed(dev.univar.text.Batch.of(ids, tokenizer.padId()));
+        Encoding[] enc = texts.stream().map(t -> tokenizer.encode(t, maxLength)).toArray(Encoding[]::new);
+        return encoder.embed(Batch.pad(enc, tokenizer.padId()));
     }
 
     @Override
     public void close() {
         encoder.close();
-        weightsFile.close();
+        weights.close();
     }
 }
