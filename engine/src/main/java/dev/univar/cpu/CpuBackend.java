@@ -1,0 +1,323 @@
+package dev.univar.cpu;
+
+import dev.univar.tensor.Backend;
+import dev.univar.tensor.Tensor;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * The Vector API backend: kernels straight over the tensors' segments, a persistent thread pool for the
+ * large ones. Row-wise operations split rows across threads once there is enough work to pay for the hand-off;
+ * small calls stay on the caller's thread.
+ */
+public final class CpuBackend implements Backend {
+
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int VL = S.length();
+    static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** Elements of elementwise work below which the pool is not worth waking. */
+    private static final long PARALLEL_MIN_ELEMENTS = 1 << 15;
+
+    private final ThreadPool pool;
+    private final Gemm gemm;
+    private final Attention attention;
+
+    public CpuBackend(int threads) {
+        pool = new ThreadPool(threads);
+        gemm = new Gemm(pool);
+        attention = new Attention(pool);
+    }
+
+    /** One thread per available processor. */
+    public CpuBackend() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    public int threads() {
+        return pool.threads();
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+
+    @Override
+    public void matmul(Tensor a, Tensor b, boolean transB, Tensor bias, Tensor out, int m, int n, int k) {
+        Args.nonNegative(m, n, k);
+        Args.fits("a", a, (long) m * k);
+        Args.fits("b", b, (long) k * n);
+        Args.fits("out", out, (long) m * n);
+        if (bias != null) Args.fits("bias", bias, n);
+        gemm.multiply(a.data(), b.data(), transB, bias == null ? null : bias.data(), out.data(), m, n, k);
+    }
+
+    /** How many parts to split {@code rows} rows of {@code rowElements} each into. */
+    private int parts(long rows, long rowElements) {
+        if (rows * rowElements < PARALLEL_MIN_ELEMENTS) return 1;
+        return (int) Math.min(pool.threads(), rows);
+    }
+
+    /** Runs {@code body(from, to)} over [0, count) split into contiguous, nearly equal ranges. */
+    private void split(long count, long elementsPerItem, RangeBody body) {
+        int parts = parts(count, elementsPerItem);
+        pool.run(parts, p -> body.run(count * p / parts, count * (p + 1) / parts));
+    }
+
+    @FunctionalInterface
+    private interface RangeBody {
+        void run(long from, long to);
+    }
+
+    @Override
+    public void layerNorm(Tensor x, Tensor residual, Tensor gamma, Tensor beta, float eps, Tensor out, int rows, int dim) {
+        Args.nonNegative(rows, dim);
+        long size = (long) rows * dim;
+        Args.fits("x", x, size);
+        if (residual != null) Args.fits("residual", residual, size);
+        Args.fits("gamma", gamma, dim);
+        Args.fits("beta", beta, dim);
+        Args.fits("out", out, size);
+        MemorySegment xs = x.data(), rs = residual == null ? null : residual.data(), os = out.data();
+        MemorySegment gs = gamma.data(), bs = beta.data();
+        split(rows, dim, (from, to) -> {
+            for (long r = from; r < to; r++) layerNormRow(xs, rs, gs, bs, eps, os, r * dim * Float.BYTES, dim);
+        });
+    }
+
+    /**
+     * One row, three passes: mean, then the variance around it (two-pass, as the reference: no cancellation),
+     * then the output. Each output element is written only after its inputs were last read, so {@code out}
+     * may alias {@code x} or {@code residual}.
+     */
+    private static void layerNormRow(MemorySegment x, MemorySegment res, MemorySegment gamma, MemorySegment beta,
+                                     float eps, MemorySegment out, long base, int dim) {
+        FloatVector acc = FloatVector.zero(S);
+        for (int i = 0; i < dim; i += VL) {
+            VectorMask<Float> m = S.indexInRange(i, dim);
+            acc = acc.add(load(x, res, base + (long) i * Float.BYTES, m));
+        }
+        float mean = acc.reduceLanes(VectorOperators.ADD) / dim;
+        FloatVector sq = FloatVector.zero(S);
+        for (int i = 0; i < dim; i += VL) {
+            VectorMask<Float> m = S.indexInRange(i, dim);
+            FloatVector d = load(x, res, base + (long) i * Float.BYTES, m).sub(mean, m); // lanes past dim stay 0
+            sq = d.fma(d, sq);
+        }
+        float var = sq.reduceLanes(VectorOperators.ADD) / dim;
+        float inv = (float) (1 / Math.sqrt((double) var + eps));
+        for (int i = 0; i < dim; i += VL) {
+            VectorMask<Float> m = S.indexInRange(i, dim);
+            long off = base + (long) i * Float.BYTES, p = (long) i * Float.BYTES;
+            FloatVector y = load(x, res, off, m).sub(mean).mul(inv);
+            FloatVector g = FloatVector.fromMemorySegment(S, gamma, p, ORDER, m);
+            FloatVector b = FloatVector.fromMemorySegment(S, beta, p, ORDER, m);
+            y.fma(g, b).intoMemorySegment(out, off, ORDER, m);
+        }
+    }
+
+    /** x (+ residual) at byte offset {@code off}, masked lanes zero. */
+    private static FloatVector load(MemorySegment x, MemorySegment res, long off, VectorMask<Float> m) {
+        FloatVector v = FloatVector.fromMemorySegment(S, x, off, ORDER, m);
+        return res == null ? v : v.add(FloatVector.fromMemorySegment(S, res, off, ORDER, m));
+    }
+
+    @Override
+    public void gelu(Tensor x, Tensor out, long n) {
+        Args.nonNegative(n);
+        Args.fits("x", x, n);
+        Args.fits("out", out, n);
+        MemorySegment xs = x.data(), os = out.data();
+        long vectors = (n + VL - 1) / VL;
+        split(vectors, VL, (from, to) -> {
+            for (long v = from; v < to; v++) {
+                long i = v * VL, off = i * Float.BYTES;
+                if (i + VL <= n) {
+                    VecMath.gelu(FloatVector.fromMemorySegment(S, xs, off, ORDER)).intoMemorySegment(os, off, ORDER);
+                } else {
+                    VectorMask<Float> m = S.indexInRange(i, n);
+                    VecMath.gelu(FloatVector.fromMemorySegment(S, xs, off, ORDER, m)).intoMemorySegment(os, off, ORDER, m);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void maskedSoftmax(Tensor x, Tensor mask, int batch, int rowsPerBatch, int cols) {
+        Args.nonNegative(batch, rowsPerBatch, cols);
+        Args.fits("x", x, (long) batch * rowsPerBatch * cols);
+        Args.fits("mask", mask, (long) batch * cols);
+        MemorySegment xs = x.data(), ms = mask.data();
+        long rows = (long) batch * rowsPerBatch;
+        split(rows, cols, (from, to) -> {
+            for (long r = from; r < to; r++) {
+                long b = r / rowsPerBatch;
+                softmaxRow(xs, r * cols * Float.BYTES, ms, b * cols * Float.BYTES, cols);
+            }
+        });
+    }
+
+    /** Masked softmax of one row in place: masked columns become 0, and an all-masked row all 0. */
+    private static void softmaxRow(MemorySegment x, long base, MemorySegment mask, long maskBase, int cols) {
+        FloatVector maxV = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < cols; i += VL) {
+            VectorMask<Float> valid = keep(mask, maskBase, i, cols);
+            FloatVector v = FloatVector.fromMemorySegment(S, x, base + (long) i * Float.BYTES, ORDER, valid);
+            maxV = maxV.lanewise(VectorOperators.MAX, v, valid);
+        }
+        float max = maxV.reduceLanes(VectorOperators.MAX);
+        if (max == Float.NEGATIVE_INFINITY) { // nothing unmasked (or all scores -inf): zero weight everywhere
+            for (int i = 0; i < cols; i += VL) {
+                VectorMask<Float> m = S.indexInRange(i, cols);
+                FloatVector.zero(S).intoMemorySegment(x, base + (long) i * Float.BYTES, ORDER, m);
+            }
+            return;
+        }
+        FloatVector sumV = FloatVector.zero(S);
+        for (int i = 0; i < cols; i += VL) {
+            VectorMask<Float> inRange = S.indexInRange(i, cols), valid = keep(mask, maskBase, i, cols);
+            long off = base + (long) i * Float.BYTES;
+            FloatVector e = FloatVector.zero(S).blend(
+                    FloatVector.fromMemorySegment(S, x, off, ORDER, valid).sub(max).lanewise(VectorOperators.EXP), valid);
+            sumV = sumV.add(e);
+            e.intoMemorySegment(x, off, ORDER, inRange);
+        }
+        float inv = 1 / sumV.reduceLanes(VectorOperators.ADD);
+        for (int i = 0; i < cols; i += VL) {
+            VectorMask<Float> inRange = S.indexInRange(i, cols);
+            long off = base + (long) i * Float.BYTES;
+            FloatVector.fromMemorySegment(S, x, off, ORDER, inRange).mul(inv).intoMemorySegment(x, off, ORDER, inRange);
+        }
+    }
+
+    /** Lanes of columns [i, i + VL) that are in range and unmasked. */
+    static VectorMask<Float> keep(MemorySegment mask, long maskBase, int i, int cols) {
+        VectorMask<Float> inRange = S.indexInRange(i, cols);
+        return FloatVector.fromMemorySegment(S, mask, maskBase + (long) i * Float.BYTES, ORDER, inRange)
+                .compare(VectorOperators.NE, 0f, inRange);
+    }
+
+    @Override
+    public void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out, int batch, int seq, int heads, int headDim) {
+        Args.nonNegative(batch, seq, heads, headDim);
+        long size = (long) batch * seq * heads * headDim;
+        Args.fits("q", q, size);
+        Args.fits("k", k, size);
+        Args.fits("v", v, size);
+        Args.fits("out", out, size);
+        Args.fits("mask", mask, (long) batch * seq);
+        attention.run(q.data(), k.data(), v.data(), mask.data(), out.data(), batch, seq, heads, headDim);
+    }
+
+    @Override
+    public void embeddings(int[] ids, int[] typeIds, Tensor word, Tensor position, Tensor tokenType, Tensor out,
+                           int batch, int seq, int hidden) {
+        Args.nonNegative(batch, seq, hidden);
+        long tokens = (long) batch * seq;
+        Args.ids("ids", ids, tokens, (int) (word.size() / Math.max(1, hidden)));
+        if (typeIds != null) Args.ids("typeIds", typeIds, tokens, (int) (tokenType.size() / Math.max(1, hidden)));
+        Args.fits("position", position, (long) seq * hidden);
+        Args.fits("tokenType", tokenType, hidden);
+        Args.fits("out", out, tokens * hidden);
+        MemorySegment ws = word.data(), ps = position.data(), ts = tokenType.data(), os = out.data();
+        long rowBytes = (long) hidden * Float.BYTES;
+        split(tokens, hidden, (from, to) -> {
+            for (long tok = from; tok < to; tok++) {
+                int t = (int) (tok % seq);
+                int type = typeIds == null ? 0 : typeIds[(int) tok];
+                long w = ids[(int) tok] * rowBytes, p = t * rowBytes, ty = type * rowBytes, o = tok * rowBytes;
+                for (int i = 0; i < hidden; i += VL) {
+                    VectorMask<Float> m = S.indexInRange(i, hidden);
+                    long d = (long) i * Float.BYTES;
+                    FloatVector.fromMemorySegment(S, ws, w + d, ORDER, m)
+                            .add(FloatVector.fromMemorySegment(S, ps, p + d, ORDER, m))
+                            .add(FloatVector.fromMemorySegment(S, ts, ty + d, ORDER, m))
+                            .intoMemorySegment(os, o + d, ORDER, m);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void meanPool(Tensor x, Tensor mask, Tensor out, int batch, int seq, int dim) {
+        Args.nonNegative(batch, seq, dim);
+        Args.fits("x", x, (long) batch * seq * dim);
+        Args.fits("mask", mask, (long) batch * seq);
+        Args.fits("out", out, (long) batch * dim);
+        MemorySegment xs = x.data(), ms = mask.data(), os = out.data();
+        long rowBytes = (long) dim * Float.BYTES;
+        split(batch, (long) seq * dim, (from, to) -> {
+            for (long b = from; b < to; b++) {
+                float count = 0;
+                for (int t = 0; t < seq; t++) count += ms.getAtIndex(ValueLayout.JAVA_FLOAT, b * seq + t);
+                float inv = 1 / Math.max(count, 1e-9f);
+                for (int i = 0; i < dim; i += VL) {
+                    VectorMask<Float> m = S.indexInRange(i, dim);
+                    long d = (long) i * Float.BYTES;
+                    FloatVector acc = FloatVector.zero(S);
+                    for (int t = 0; t < seq; t++) {
+                        float w = ms.getAtIndex(ValueLayout.JAVA_FLOAT, b * seq + t);
+                        if (w == 0) continue; // padding contributes nothing: skip the load
+                        acc = FloatVector.fromMemorySegment(S, xs, (b * seq + t) * rowBytes + d, ORDER, m).fma(FloatVector.broadcast(S, w), acc);
+                    }
+                    acc.mul(inv).intoMemorySegment(os, b * rowBytes + d, ORDER, m);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void l2Normalize(Tensor x, int rows, int dim) {
+        Args.nonNegative(rows, dim);
+        Args.fits("x", x, (long) rows * dim);
+        MemorySegment xs = x.data();
+        long rowBytes = (long) dim * Float.BYTES;
+        split(rows, dim, (from, to) -> {
+            for (long r = from; r < to; r++) {
+                long base = r * rowBytes;
+                FloatVector sq = FloatVector.zero(S);
+                for (int i = 0; i < dim; i += VL) {
+                    VectorMask<Float> m = S.indexInRange(i, dim);
+                    FloatVector v = FloatVector.fromMemorySegment(S, xs, base + (long) i * Float.BYTES, ORDER, m);
+                    sq = v.fma(v, sq);
+                }
+                float norm = (float) Math.max(Math.sqrt(sq.reduceLanes(VectorOperators.ADD)), 1e-12);
+                for (int i = 0; i < dim; i += VL) {
+                    VectorMask<Float> m = S.indexInRange(i, dim);
+                    long off = base + (long) i * Float.BYTES;
+                    FloatVector.fromMemorySegment(S, xs, off, ORDER, m).div(norm).intoMemorySegment(xs, off, ORDER, m);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void add(Tensor a, Tensor b, Tensor out, long n) {
+        Args.nonNegative(n);
+        Args.fits("a", a, n);
+        Args.fits("b", b, n);
+        Args.fits("out", out, n);
+        MemorySegment as = a.data(), bs = b.data(), os = out.data();
+        long vectors = (n + VL - 1) / VL;
+        split(vectors, VL, (from, to) -> {
+            for (long v = from; v < to; v++) {
+                long i = v * VL, off = i * Float.BYTES;
+                VectorMask<Float> m = S.indexInRange(i, n);
+                FloatVector.fromMemorySegment(S, as, off, ORDER, m)
+                        .add(FloatVector.fromMemorySegment(S, bs, off, ORDER, m))
+                        .intoMemorySegment(os, off, ORDER, m);
+            }
+        });
+    }
+}

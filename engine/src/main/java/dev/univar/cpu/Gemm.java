@@ -1,0 +1,256 @@
+package dev.univar.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Single-precision matrix multiply {@code C[m,n] = A[m,k] · op(B) (+ bias)}, blocked the Goto/BLIS way.
+ *
+ * <ul>
+ *   <li>B is packed once per call into {@code float[]} panels of {@link #NR} columns, {@code kc} rows at a
+ *       time, zero-padded to a whole panel, so the micro-kernel never needs a column tail and every B load is
+ *       one aligned-in-practice contiguous vector. Both layouts of B (plain and transposed) end up identical.</li>
+ *   <li>Each tile of C ({@link #MC} rows by a range of panels) packs its rows of A into a per-thread
+ *       {@code float[]} of {@link #MR}-row micro-panels (kk-major), zero-padded to whole micro-panels.</li>
+ *   <li>The micro-kernel keeps an MR x NR block of C in 12 vector registers and does one FMA per register
+ *       per k step; it runs over packed arrays because C2 compiles array loads in this loop to plain vector
+ *       loads, while segment loads in the same loop carried checks it did not hoist.</li>
+ * </ul>
+ * Threads take tiles from a shared counter. k is split into blocks of at most {@link #KC_MAX} so that a B
+ * micro-panel ({@code kc x NR}) stays in L1 and an A block ({@code MC x kc}) in L2; C is stored on the
+ * first k block (with the bias) and accumulated on the later ones.
+ */
+final class Gemm {
+
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int VL = S.length();
+    static final int MR = 6;
+    static final int NR = 2 * VL;
+    static final int KC_MAX = 256;
+    static final int MC = 16 * MR;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** Below this many multiply-adds a second thread costs more than it saves. */
+    private static final long PARALLEL_MIN_MACS = 1L << 18;
+
+    private final ThreadPool pool;
+    private final Scratch[] scratch;
+    private float[] packedB = new float[0];
+    private float[] paddedBias = new float[0];
+
+    /** Per-thread buffers, grown on demand and kept: a matmul call allocates nothing once warm. */
+    private static final class Scratch {
+        final float[] packedA = new float[MC * KC_MAX];
+        final float[] row = new float[KC_MAX];
+        final float[] tile = new float[MR * NR];
+    }
+
+    Gemm(ThreadPool pool) {
+        this.pool = pool;
+        scratch = new Scratch[pool.threads()];
+        for (int i = 0; i < scratch.length; i++) scratch[i] = new Scratch();
+    }
+
+    /** All arguments are checked by the caller; segments hold at least the operand sizes. */
+    synchronized void multiply(MemorySegment a, MemorySegment b, boolean transB, MemorySegment bias,
+                               MemorySegment c, int m, int n, int k) {
+        if (m == 0 || n == 0) return;
+        int panels = (n + NR - 1) / NR;
+        int nPad = panels * NR;
+        if (paddedBias.length < nPad) paddedBias = new float[nPad];
+        Arrays.fill(paddedBias, 0f);
+        if (bias != null) MemorySegment.copy(bias, ValueLayout.JAVA_FLOAT, 0, paddedBias, 0, n);
+        if (k == 0) { // no products: C is just the bias
+            for (int i = 0; i < m; i++) MemorySegment.copy(paddedBias, 0, c, ValueLayout.JAVA_FLOAT, (long) i * n * Float.BYTES, n);
+            return;
+        }
+        int kBlocks = (k + KC_MAX - 1) / KC_MAX;
+        int kcNominal = (k + kBlocks - 1) / kBlocks; // equal blocks rather than a full ones plus a sliver
+        int packedSize = Math.multiplyExact(k, nPad);
+        if (packedB.length < packedSize) packedB = new float[packedSize];
+
+        long macs = (long) m * n * k;
+        int parts = macs < PARALLEL_MIN_MACS ? 1 : pool.threads();
+
+        // Pack B, panels split across threads.
+        float[] pb = packedB, bv = paddedBias;
+        int bParts = Math.min(parts, panels);
+        pool.run(bParts, part -> {
+            for (int p = part; p < panels; p += bParts) packB(b, transB, n, k, kcNominal, nPad, p, pb, scratch[part].row);
+        });
+
+        // Tiles: MC rows x a range of panels. Split the columns too when there are few row blocks, so that
+        // every thread gets several tiles and the last one to finish does not leave the others idle for long.
+        int mBlocks = (m + MC - 1) / MC;
+        int nSplit = 1;
+        while (mBlocks * nSplit < 6 * parts && nSplit < panels) nSplit++;
+        int panelsPerTile = (panels + nSplit - 1) / nSplit;
+        int nTiles = (panels + panelsPerTile - 1) / panelsPerTile;
+        int tiles = mBlocks * nTiles;
+        AtomicInteger next = new AtomicInteger();
+        pool.run(Math.min(parts, tiles), part -> {
+            Scratch s = scratch[part];
+            for (int t = next.getAndIncrement(); t < tiles; t = next.getAndIncrement()) {
+                int i0 = (t / nTiles) * MC;
+                int p0 = (t % nTiles) * panelsPerTile;
+                tile(a, c, m, n, k, kcNominal, nPad, pb, bv, i0, Math.min(MC, m - i0),
+                        p0, Math.min(panels, p0 + panelsPerTile), s);
+            }
+        });
+    }
+
+    /** Packs panel p of op(B) (columns [p*NR, p*NR + NR)) for every k block into {@code pb}. */
+    private static void packB(MemorySegment b, boolean transB, int n, int k, int kcNominal, int nPad, int p,
+                              float[] pb, float[] row) {
+        int j0 = p * NR;
+        int width = Math.min(NR, n - j0);
+        VectorMask<Float> m0 = S.indexInRange(0, width), m1 = S.indexInRange(VL, width);
+        for (int k0 = 0; k0 < k; k0 += kcNominal) {
+            int kc = Math.min(kcNominal, k - k0);
+            int base = k0 * nPad + p * kc * NR;
+            if (!transB) {
+                // Row kk of B, columns [j0, j0 + width): two vector copies, masked at the right edge.
+                for (int kk = 0; kk < kc; kk++) {
+                    long off = ((long) (k0 + kk) * n + j0) * Float.BYTES;
+                    int dst = base + kk * NR;
+                    if (width == NR) {
+                        FloatVector.fromMemorySegment(S, b, off, ORDER).intoArray(pb, dst);
+                        FloatVector.fromMemorySegment(S, b, off + VL * Float.BYTES, ORDER).intoArray(pb, dst + VL);
+                    } else {
+                        FloatVector.fromMemorySegment(S, b, off, ORDER, m0).intoArray(pb, dst);
+                        FloatVector.fromMemorySegment(S, b, off + VL * Float.BYTES, ORDER, m1).intoArray(pb, dst + VL);
+                    }
+                }
+            } else {
+                // Column j of op(B) is row j of B: copy kc contiguous floats, scatter them with stride NR.
+                for (int jj = 0; jj < NR; jj++) {
+                    if (jj < width) {
+                        MemorySegment.copy(b, ValueLayout.JAVA_FLOAT, ((long) (j0 + jj) * k + k0) * Float.BYTES, row, 0, kc);
+                        for (int kk = 0; kk < kc; kk++) pb[base + kk * NR + jj] = row[kk];
+                    } else {
+                        for (int kk = 0; kk < kc; kk++) pb[base + kk * NR + jj] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Packs rows [i0, i0 + mc) x columns [k0, k0 + kc) of A into MR-row micro-panels, zero rows past m. */
+    private static void packA(MemorySegment a, int k, int i0, int mc, int k0, int kc, float[] pa, float[] row) {
+        int panels = (mc + MR - 1) / MR;
+        for (int ip = 0; ip < panels; ip++) {
+            int base = ip * kc * MR;
+            for (int ii = 0; ii < MR; ii++) {
+                int i = ip * MR + ii;
+                if (i < mc) {
+                    MemorySegment.copy(a, ValueLayout.JAVA_FLOAT, ((long) (i0 + i) * k + k0) * Float.BYTES, row, 0, kc);
+                    for (int kk = 0; kk < kc; kk++) pa[base + kk * MR + ii] = row[kk];
+                } else {
+                    for (int kk = 0; kk < kc; kk++) pa[base + kk * MR + ii] = 0f;
+                }
+            }
+        }
+    }
+
+    /** C rows [i0, i0 + mc), panels [p0, p1): all k blocks. */
+    private static void tile(MemorySegment a, MemorySegment c, int m, int n, int k, int kcNominal, int nPad,
+                             float[] pb, float[] bias, int i0, int mc, int p0, int p1, Scratch s) {
+        int aPanels = (mc + MR - 1) / MR;
+        for (int k0 = 0; k0 < k; k0 += kcNominal) {
+            int kc = Math.min(kcNominal, k - k0);
+            boolean first = k0 == 0;
+            packA(a, k, i0, mc, k0, kc, s.packedA, s.row);
+            for (int p = p0; p < p1; p++) {
+                int bOff = k0 * nPad + p * kc * NR;
+                int j0 = p * NR;
+                int cols = Math.min(NR, n - j0);
+                for (int ip = 0; ip < aPanels; ip++) {
+                    int rows = Math.min(MR, mc - ip * MR);
+                    kernel(kc, s.packedA, ip * kc * MR, pb, bOff, c, i0 + ip * MR, j0, n, rows, cols, first, bias, s.tile);
+                }
+            }
+        }
+    }
+
+    /**
+     * The MR x NR micro-kernel: {@code C[row0.., j0..] (=|+=) sum_kk a[kk, 0..MR) x b[kk, 0..NR)}. Full blocks
+     * are read and written straight in C; edge blocks go through {@code tile} and copy only the valid part.
+     */
+    private static void kernel(int kc, float[] a, int ao, float[] b, int bo, MemorySegment c, int row0, int j0,
+                               int ldc, int rows, int cols, boolean first, float[] bias, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+                c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR, ai = ao + kk * MR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + VL);
+            FloatVector x = FloatVector.broadcast(S, a[ai]);
+            c00 = b0.fma(x, c00);
+            c01 = b1.fma(x, c01);
+            x = FloatVector.broadcast(S, a[ai + 1]);
+            c10 = b0.fma(x, c10);
+            c11 = b1.fma(x, c11);
+            x = FloatVector.broadcast(S, a[ai + 2]);
+            c20 = b0.fma(x, c20);
+            c21 = b1.fma(x, c21);
+            x = FloatVector.broadcast(S, a[ai + 3]);
+            c30 = b0.fma(x, c30);
+            c31 = b1.fma(x, c31);
+            x = FloatVector.broadcast(S, a[ai + 4]);
+            c40 = b0.fma(x, c40);
+            c41 = b1.fma(x, c41);
+            x = FloatVector.broadcast(S, a[ai + 5]);
+            c50 = b0.fma(x, c50);
+            c51 = b1.fma(x, c51);
+        }
+        if (rows == MR && cols == NR) {
+            FloatVector bias0 = FloatVector.fromArray(S, bias, j0), bias1 = FloatVector.fromArray(S, bias, j0 + VL);
+            long off = ((long) row0 * ldc + j0) * Float.BYTES, ld = (long) ldc * Float.BYTES;
+            store(c, off, c00, c01, first, bias0, bias1);
+            store(c, off + ld, c10, c11, first, bias0, bias1);
+            store(c, off + 2 * ld, c20, c21, first, bias0, bias1);
+            store(c, off + 3 * ld, c30, c31, first, bias0, bias1);
+            store(c, off + 4 * ld, c40, c41, first, bias0, bias1);
+            store(c, off + 5 * ld, c50, c51, first, bias0, bias1);
+            return;
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, VL);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + VL);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + VL);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + VL);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + VL);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + VL);
+        for (int r = 0; r < rows; r++) {
+            long off = ((long) (row0 + r) * ldc + j0) * Float.BYTES;
+            for (int j = 0; j < cols; j++) {
+                long at = off + (long) j * Float.BYTES;
+                float base = first ? bias[j0 + j] : c.get(ValueLayout.JAVA_FLOAT, at);
+                c.set(ValueLayout.JAVA_FLOAT, at, base + tile[r * NR + j]);
+            }
+        }
+    }
+
+    private static void store(MemorySegment c, long off, FloatVector v0, FloatVector v1, boolean first,
+                              FloatVector bias0, FloatVector bias1) {
+        long off1 = off + VL * Float.BYTES;
+        if (first) {
+            v0.add(bias0).intoMemorySegment(c, off, ORDER);
+            v1.add(bias1).intoMemorySegment(c, off1, ORDER);
+        } else {
+            v0.add(FloatVector.fromMemorySegment(S, c, off, ORDER)).intoMemorySegment(c, off, ORDER);
+            v1.add(FloatVector.fromMemorySegment(S, c, off1, ORDER)).intoMemorySegment(c, off1, ORDER);
+        }
+    }
+}

@@ -1,0 +1,211 @@
+package dev.univar.cpu;
+
+import dev.univar.tensor.Backend;
+import dev.univar.tensor.Tensor;
+
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The reference implementation of {@link Backend}: plain loops, one thread, sums in double. It is meant to
+ * be obviously correct rather than fast; every other backend is tested against it.
+ */
+public final class ScalarBackend implements Backend {
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    @Override
+    public void matmul(Tensor a, Tensor b, boolean transB, Tensor bias, Tensor out, int m, int n, int k) {
+        Args.nonNegative(m, n, k);
+        Args.fits("a", a, (long) m * k);
+        Args.fits("b", b, (long) k * n);
+        Args.fits("out", out, (long) m * n);
+        if (bias != null) Args.fits("bias", bias, n);
+        float[] av = read(a, (long) m * k), bv = read(b, (long) k * n);
+        float[] result = new float[m * n];
+        double[] row = new double[n];
+        for (int i = 0; i < m; i++) {
+            java.util.Arrays.fill(row, 0);
+            for (int p = 0; p < k; p++) {
+                double x = av[i * k + p];
+                if (transB) for (int j = 0; j < n; j++) row[j] += x * bv[j * k + p];
+                else for (int j = 0; j < n; j++) row[j] += x * bv[p * n + j];
+            }
+            for (int j = 0; j < n; j++) result[i * n + j] = (float) (row[j] + (bias == null ? 0 : bias.get(j)));
+        }
+        out.copyFrom(result);
+    }
+
+    @Override
+    public void layerNorm(Tensor x, Tensor residual, Tensor gamma, Tensor beta, float eps, Tensor out, int rows, int dim) {
+        Args.nonNegative(rows, dim);
+        long size = (long) rows * dim;
+        Args.fits("x", x, size);
+        if (residual != null) Args.fits("residual", residual, size);
+        Args.fits("gamma", gamma, dim);
+        Args.fits("beta", beta, dim);
+        Args.fits("out", out, size);
+        double[] y = new double[dim];
+        for (int r = 0; r < rows; r++) {
+            long base = (long) r * dim;
+            double mean = 0;
+            for (int i = 0; i < dim; i++) {
+                y[i] = x.get(base + i) + (residual == null ? 0.0 : residual.get(base + i));
+                mean += y[i];
+            }
+            mean /= dim;
+            double var = 0;
+            for (int i = 0; i < dim; i++) var += (y[i] - mean) * (y[i] - mean);
+            var /= dim;
+            double inv = 1 / Math.sqrt(var + eps);
+            for (int i = 0; i < dim; i++) out.set(base + i, (float) ((y[i] - mean) * inv * gamma.get(i) + beta.get(i)));
+        }
+    }
+
+    @Override
+    public void gelu(Tensor x, Tensor out, long n) {
+        Args.nonNegative(n);
+        Args.fits("x", x, n);
+        Args.fits("out", out, n);
+        for (long i = 0; i < n; i++) out.set(i, (float) gelu(x.get(i)));
+    }
+
+    /**
+     * Exact GELU in double. {@code 1 + erf(s)} is taken as {@code erfc(-s)}: for very negative x the sum would
+     * cancel to 0, erfc keeps the (tiny) value right in relative terms.
+     */
+    public static double gelu(double x) {
+        return x * 0.5 * Erf.erfc(-x / Math.sqrt(2));
+    }
+
+    @Override
+    public void maskedSoftmax(Tensor x, Tensor mask, int batch, int rowsPerBatch, int cols) {
+        Args.nonNegative(batch, rowsPerBatch, cols);
+        Args.fits("x", x, (long) batch * rowsPerBatch * cols);
+        Args.fits("mask", mask, (long) batch * cols);
+        double[] row = new double[cols];
+        for (int b = 0; b < batch; b++) {
+            for (int r = 0; r < rowsPerBatch; r++) {
+                long base = ((long) b * rowsPerBatch + r) * cols;
+                for (int c = 0; c < cols; c++) row[c] = x.get(base + c);
+                softmaxInPlace(row, mask, (long) b * cols, cols);
+                for (int c = 0; c < cols; c++) x.set(base + c, (float) row[c]);
+            }
+        }
+    }
+
+    /** Softmax over {@code row[0, cols)} where columns with mask 0 get 0; all-masked gives all 0. */
+    private static void softmaxInPlace(double[] row, Tensor mask, long maskBase, int cols) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int c = 0; c < cols; c++) if (mask.get(maskBase + c) != 0) max = Math.max(max, row[c]);
+        double sum = 0;
+        for (int c = 0; c < cols; c++) {
+            row[c] = mask.get(maskBase + c) != 0 ? Math.exp(row[c] - max) : 0;
+            sum += row[c];
+        }
+        for (int c = 0; c < cols; c++) row[c] = sum > 0 ? row[c] / sum : 0;
+    }
+
+    @Override
+    public void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out, int batch, int seq, int heads, int headDim) {
+        Args.nonNegative(batch, seq, heads, headDim);
+        int width = heads * headDim;
+        long size = (long) batch * seq * width;
+        Args.fits("q", q, size);
+        Args.fits("k", k, size);
+        Args.fits("v", v, size);
+        Args.fits("out", out, size);
+        Args.fits("mask", mask, (long) batch * seq);
+        double scale = 1 / Math.sqrt(headDim);
+        double[] p = new double[seq];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                for (int i = 0; i < seq; i++) {
+                    long qBase = ((long) b * seq + i) * width + (long) h * headDim;
+                    for (int j = 0; j < seq; j++) {
+                        long kBase = ((long) b * seq + j) * width + (long) h * headDim;
+                        double s = 0;
+                        for (int d = 0; d < headDim; d++) s += (double) q.get(qBase + d) * k.get(kBase + d);
+                        p[j] = s * scale;
+                    }
+                    softmaxInPlace(p, mask, (long) b * seq, seq);
+                    for (int d = 0; d < headDim; d++) {
+                        double s = 0;
+                        for (int j = 0; j < seq; j++) s += p[j] * v.get(((long) b * seq + j) * width + (long) h * headDim + d);
+                        out.set(qBase + d, (float) s);
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void embeddings(int[] ids, int[] typeIds, Tensor word, Tensor position, Tensor tokenType, Tensor out,
+                           int batch, int seq, int hidden) {
+        Args.nonNegative(batch, seq, hidden);
+        long tokens = (long) batch * seq;
+        int vocab = (int) (word.size() / Math.max(1, hidden));
+        Args.ids("ids", ids, tokens, vocab);
+        if (typeIds != null) Args.ids("typeIds", typeIds, tokens, (int) (tokenType.size() / Math.max(1, hidden)));
+        Args.fits("position", position, (long) seq * hidden);
+        Args.fits("tokenType", tokenType, hidden);
+        Args.fits("out", out, tokens * hidden);
+        for (int b = 0; b < batch; b++) {
+            for (int t = 0; t < seq; t++) {
+                int tok = b * seq + t;
+                int type = typeIds == null ? 0 : typeIds[tok];
+                for (int i = 0; i < hidden; i++) {
+                    float s = word.get((long) ids[tok] * hidden + i) + position.get((long) t * hidden + i);
+                    out.set((long) tok * hidden + i, s + tokenType.get((long) type * hidden + i));
+                }
+            }
+        }
+    }
+
+    @Override
+    public void meanPool(Tensor x, Tensor mask, Tensor out, int batch, int seq, int dim) {
+        Args.nonNegative(batch, seq, dim);
+        Args.fits("x", x, (long) batch * seq * dim);
+        Args.fits("mask", mask, (long) batch * seq);
+        Args.fits("out", out, (long) batch * dim);
+        for (int b = 0; b < batch; b++) {
+            double count = 0;
+            for (int t = 0; t < seq; t++) count += mask.get((long) b * seq + t);
+            double denominator = Math.max(count, 1e-9);
+            for (int i = 0; i < dim; i++) {
+                double s = 0;
+                for (int t = 0; t < seq; t++) s += mask.get((long) b * seq + t) * x.get(((long) b * seq + t) * dim + i);
+                out.set((long) b * dim + i, (float) (s / denominator));
+            }
+        }
+    }
+
+    @Override
+    public void l2Normalize(Tensor x, int rows, int dim) {
+        Args.nonNegative(rows, dim);
+        Args.fits("x", x, (long) rows * dim);
+        for (int r = 0; r < rows; r++) {
+            long base = (long) r * dim;
+            double s = 0;
+            for (int i = 0; i < dim; i++) s += (double) x.get(base + i) * x.get(base + i);
+            double norm = Math.max(Math.sqrt(s), 1e-12);
+            for (int i = 0; i < dim; i++) x.set(base + i, (float) (x.get(base + i) / norm));
+        }
+    }
+
+    @Override
+    public void add(Tensor a, Tensor b, Tensor out, long n) {
+        Args.nonNegative(n);
+        Args.fits("a", a, n);
+        Args.fits("b", b, n);
+        Args.fits("out", out, n);
+        for (long i = 0; i < n; i++) out.set(i, a.get(i) + b.get(i));
+    }
+
+    /** The first {@code count} floats of {@code t} as an array (the tensor may be larger than the operand). */
+    private static float[] read(Tensor t, long count) {
+        return t.data().asSlice(0, count * Float.BYTES).toArray(ValueLayout.JAVA_FLOAT);
+    }
+}

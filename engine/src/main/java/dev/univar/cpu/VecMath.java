@@ -1,0 +1,100 @@
+package dev.univar.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Vectorised float erf and GELU. Relative error about 3e-7 (a few float ulps) against {@link Erf}.
+ *
+ * <p>Two regions of {@code z = |s|}, both computed for all lanes and blended:
+ * <ul>
+ *   <li>z &lt; 1: {@code erf(z) = z * P(z^2)}, P of degree 6;</li>
+ *   <li>z &gt;= 1: {@code erfc(z) = exp(-z^2) * Q(t)}, {@code t = 1/(1 + z/2)}, Q of degree 8 (Q approximates the
+ *       scaled erfc, which is smooth and slowly varying, unlike erfc itself).</li>
+ * </ul>
+ * The coefficients were fitted for this project (weighted least squares iterated towards minimax relative error
+ * on those intervals, in double: 1.3e-9 and 6e-9); the float evaluation error dominates. Working with erfc in the
+ * second region keeps {@code 1 + erf(s)} accurate in relative terms for negative s, so GELU's negative tail is
+ * right too, not just absolutely small.
+ */
+final class VecMath {
+
+    private VecMath() {
+    }
+
+    // erf(z)/z as a polynomial in z^2 on [0, 1].
+    private static final float P0 = 1.1283791655807538f, P1 = -0.3761262525907375f, P2 = 0.11283580034725035f,
+            P3 = -0.026853624950430505f, P4 = 0.005188003661721716f, P5 = -0.0008007533704711689f,
+            P6 = 7.845527173287736e-05f;
+    // erfc(z) * exp(z^2) as a polynomial in t = 1/(1 + z/2) on z in [1, 10].
+    private static final float Q0 = -4.246528559260124e-06f, Q1 = 0.2822029807411791f, Q2 = 0.2809530715470034f,
+            Q3 = 0.2531867785607623f, Q4 = 0.15727033701752505f, Q5 = 0.1070199025359092f,
+            Q6 = 0.02285121023363698f, Q7 = -0.1834271218712188f, Q8 = 0.08038981517989091f;
+    /** Beyond this erfc(z) is below float's smallest normal times a little; clamping keeps exp finite. */
+    private static final float Z_MAX = 10f;
+    private static final float INV_SQRT2 = 0.70710678118654752f;
+
+    /** erf(z)/z for |z| < 1 (any z: the caller blends). */
+    private static FloatVector small(FloatVector z2) {
+        FloatVector p = z2.fma(P6, P5);
+        p = mad(p, z2, P4);
+        p = mad(p, z2, P3);
+        p = mad(p, z2, P2);
+        p = mad(p, z2, P1);
+        return mad(p, z2, P0);
+    }
+
+    /** Q(t) ~ erfc(z) * exp(z^2) for z >= 1. */
+    private static FloatVector scaledErfc(FloatVector z) {
+        FloatVector t = FloatVector.broadcast(z.species(), 1f).div(z.fma(0.5f, 1f));
+        FloatVector q = t.fma(Q8, Q7);
+        q = mad(q, t, Q6);
+        q = mad(q, t, Q5);
+        q = mad(q, t, Q4);
+        q = mad(q, t, Q3);
+        q = mad(q, t, Q2);
+        q = mad(q, t, Q1);
+        return mad(q, t, Q0);
+    }
+
+    /** erf, lanewise. */
+    static FloatVector erf(FloatVector s) {
+        FloatVector z = s.abs();
+        FloatVector z2 = z.mul(z);
+        FloatVector nearZero = z.mul(small(z2));
+        FloatVector zc = z.min(Z_MAX);
+        // exp(-z^2) with z^2 = hi + lo split exactly, then erf = 1 - erfc.
+        FloatVector hi = zc.mul(zc);
+        FloatVector lo = zc.fma(zc, hi.neg());
+        FloatVector erfc = hi.neg().lanewise(VectorOperators.EXP).mul(lo.neg().add(1f)).mul(scaledErfc(zc));
+        FloatVector far = erfc.neg().add(1f);
+        FloatVector r = far.blend(nearZero, z.lt(1f));
+        return r.blend(r.neg(), s.lt(0f)); // erf is odd
+    }
+
+    /** Exact GELU {@code x/2 * (1 + erf(x/sqrt 2))}, lanewise. */
+    static FloatVector gelu(FloatVector x) {
+        FloatVector s = x.mul(INV_SQRT2);
+        FloatVector z = s.abs();
+        // Near zero: 1 + erf(s) = 1 + s * P(s^2).
+        FloatVector nearZero = s.fma(small(s.mul(s)), FloatVector.broadcast(x.species(), 1f));
+        // Far: erfc(z) = exp(-z^2) Q(t). z^2 = x^2/2 is taken from the exact split of x^2 (halving is exact),
+        // so the rounding of x/sqrt 2 does not reach the exponent.
+        FloatVector xc = x.abs().min(Z_MAX / INV_SQRT2);
+        FloatVector hi = xc.mul(xc);
+        FloatVector lo = xc.fma(xc, hi.neg());
+        FloatVector erfc = hi.mul(-0.5f).lanewise(VectorOperators.EXP).mul(lo.mul(-0.5f).add(1f))
+                .mul(scaledErfc(z.min(Z_MAX)));
+        VectorMask<Float> negative = x.lt(0f);
+        // 1 + erf(s) is erfc(|s|) for negative s and 2 - erfc(s) for positive s.
+        FloatVector far = erfc.neg().add(2f).blend(erfc, negative);
+        FloatVector onePlusErf = far.blend(nearZero, z.lt(1f));
+        return x.mul(0.5f).mul(onePlusErf);
+    }
+
+    /** {@code a * b + c}. */
+    private static FloatVector mad(FloatVector a, FloatVector b, float c) {
+        return a.fma(b, FloatVector.broadcast(a.species(), c));
+    }
+}

@@ -1,0 +1,291 @@
+package dev.univar.cpu;
+
+import dev.univar.tensor.Tensor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.lang.foreign.Arena;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/** Every CpuBackend operation against ScalarBackend, on ragged sizes, with 1, 2 and 3 threads. */
+class CpuBackendTest {
+
+    private static final int[] SIZES = {1, 3, 17, 31, 64, 100, 383, 385};
+    /** Written past the end of every output; must survive. */
+    private static final float SENTINEL = 12345.678f;
+
+    private final ScalarBackend reference = new ScalarBackend();
+    private final Arena arena = Arena.ofShared();
+    private final Random random = new Random(42);
+
+    @AfterEach
+    void close() {
+        arena.close();
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void matmulRaggedSizes(int threads) {
+        try (CpuBackend cpu = new CpuBackend(threads)) {
+            for (int i = 0; i < SIZES.length; i++) {
+                for (int j = 0; j < SIZES.length; j++) {
+                    int m = SIZES[i], n = SIZES[j], k = SIZES[(i + 2 * j + threads) % SIZES.length];
+                    boolean withBias = ((i + j) & 1) == 0;
+                    checkMatmul(cpu, m, n, k, false, withBias);
+                    checkMatmul(cpu, m, n, k, true, !withBias);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void matmulSeveralKBlocksAndTiles(int threads) {
+        try (CpuBackend cpu = new CpuBackend(threads)) {
+            for (boolean transB : new boolean[]{false, true}) {
+                checkMatmul(cpu, 67, 129, 1500, transB, true); // k split in several blocks
+                checkMatmul(cpu, 300, 200, 600, transB, false); // several row blocks and column tiles
+                checkMatmul(cpu, 5, 1536, 384, transB, true);  // few rows: columns split across threads
+                checkMatmul(cpu, 4, 5, 0, transB, true);       // k = 0: bias only
+                checkMatmul(cpu, 0, 5, 7, transB, true);       // nothing to do
+            }
+        }
+    }
+
+    private void checkMatmul(CpuBackend cpu, int m, int n, int k, boolean transB, boolean withBias) {
+        Tensor a = random(m * k, 1), b = random(k * n, 1);
+        Tensor bias = withBias ? random(n, 1) : null;
+        Tensor expected = withSentinel(m * n), actual = withSentinel(m * n);
+        reference.matmul(a, b, transB, bias, expected, m, n, k);
+        cpu.matmul(a, b, transB, bias, actual, m, n, k);
+        assertClose(expected, actual, 1e-4, "matmul m=%d n=%d k=%d transB=%s bias=%s".formatted(m, n, k, transB, withBias));
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void layerNorm(int threads) {
+        try (CpuBackend cpu = new CpuBackend(threads)) {
+            for (int rows : new int[]{1, 3, 17, 100}) {
+                for (int dim : new int[]{1, 3, 17, 31, 64, 384, 385}) {
+                    int size = rows * dim;
+                    Tensor x = random(size, 2), res = random(size, 2), gamma = random(dim, 1), beta = random(dim, 1);
+                    String what = "layerNorm rows=%d dim=%d".formatted(rows, dim);
+                    for (int variant = 0; variant < 4; variant++) {
+                        Tensor residual = variant == 0 ? null : res;
+                        Tensor expected = withSentinel(size);
+                        reference.layerNorm(x, residual, gamma, beta, 1e-12f, expected, rows, dim);
+                        // 0, 1: separate output; 2: out == x; 3: out == residual.
+                        Tensor out = variant <= 1 ? withSentinel(size) : copy(variant == 2 ? x : res, size + 1);
+                        Tensor xIn = variant == 2 ? out : x, resIn = variant == 3 ? out : residual;
+                        cpu.layerNorm(xIn, resIn, gamma, beta, 1e-12f, out, rows, dim);
+                        assertClose(expected, out, 2e-5, what + " variant " + variant, size);
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void gelu(int threads) {
+        try (CpuBackend cpu = new CpuBackend(threads)) {
+            for (int n : new int[]{1, 15, 16, 17, 1000, 100_003}) {
+                Tensor x = random(n, 10);
+                Tensor expected = withSentinel(n), actual = withSentinel(n);
+                reference.gelu(x, expected, n);
+                cpu.gelu(x, actual, n);
+                assertClose(expected, actual, 1e-6, "gelu n=" + n);
+                cpu.gelu(x, x, n); // aliased
+                assertClose(expected, x, 1e-6, "gelu in place n=" + n, n);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void maskedSoftmax(int threads) {
+        try (CpuBackend cpu = new CpuBackend(threads)) {
+            for (int rowsPerBatch : new int[]{1, 5, 128}) {
+                for (int cols : new int[]{1, 3, 17, 31, 64, 100}) {
+                    int batch = 4, size = batch * rowsPerBatch * cols;
+                    Tensor mask = mask(batch, cols);
+                    Tensor x = random(size, 8);
+                    Tensor expected = copy(x, size + 1), actual = copy(x, size + 1);
+                    reference.maskedSoftmax(expected, mask, batch, rowsPerBatch, cols);
+                    cpu.maskedSoftmax(actual, mask, batch, rowsPerBatch, cols);
+                    assertClose(expected, actual, 2e-6, "softmax rowsPerBatch=%d cols=%d".formatted(rowsPerBatch, cols));
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void attention(int threads) {
+        try (CpuBackend cpu = new CpuBackend(threads)) {
+            for (int seq : new int[]{1, 7, 17, 64}) {
+                for (int heads : new int[]{1, 3}) {
+                    for (int headDim : new int[]{8, 20, 32}) {
+                        int batch = 4, size = batch * seq * heads * headDim;
+                        Tensor q = random(size, 2), k = random(size, 2), v = random(size, 1);
+                        Tensor mask = mask(batch, seq);
+                        Tensor expected = withSentinel(size), actual = withSentinel(size);
+                        reference.attention(q, k, v, mask, expected, batch, seq, heads, headDim);
+                        cpu.attention(q, k, v, mask, actual, batch, seq, heads, headDim);
+                        assertClose(expected, actual, 1e-5, "attention seq=%d heads=%d headDim=%d".formatted(seq, heads, headDim));
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void embeddings(int threads) {
+        try (CpuBackend cpu = new CpuBackend(threads)) {
+            for (int hidden : new int[]{3, 17, 384}) {
+                for (int[] shape : new int[][]{{2, 5}, {4, 33}}) {
+                    int batch = shape[0], seq = shape[1], tokens = batch * seq, vocab = 50;
+                    Tensor word = random(vocab * hidden, 1), position = random(seq * hidden, 1), type = random(2 * hidden, 1);
+                    int[] ids = new int[tokens], types = new int[tokens];
+                    for (int t = 0; t < tokens; t++) {
+                        ids[t] = random.nextInt(vocab);
+                        types[t] = random.nextInt(2);
+                    }
+                    for (int[] typeIds : new int[][]{null, types}) {
+                        Tensor expected = withSentinel(tokens * hidden), actual = withSentinel(tokens * hidden);
+                        reference.embeddings(ids, typeIds, word, position, type, expected, batch, seq, hidden);
+                        cpu.embeddings(ids, typeIds, word, position, type, actual, batch, seq, hidden);
+                        assertClose(expected, actual, 1e-6, "embeddings hidden=" + hidden);
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void meanPool(int threads) {
+        try (CpuBackend cpu = new CpuBackend(threads)) {
+            for (int seq : new int[]{1, 5, 17}) {
+                for (int dim : new int[]{3, 17, 384}) {
+                    int batch = 8;
+                    Tensor x = random(batch * seq * dim, 2), mask = mask(batch, seq);
+                    Tensor expected = withSentinel(batch * dim), actual = withSentinel(batch * dim);
+                    reference.meanPool(x, mask, expected, batch, seq, dim);
+                    cpu.meanPool(x, mask, actual, batch, seq, dim);
+                    assertClose(expected, actual, 1e-5, "meanPool seq=%d dim=%d".formatted(seq, dim));
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void l2Normalize(int threads) {
+        try (CpuBackend cpu = new CpuBackend(threads)) {
+            for (int rows : new int[]{4, 100}) {
+                for (int dim : new int[]{1, 3, 17, 384, 385}) {
+                    int size = rows * dim;
+                    Tensor x = random(size, 3);
+                    for (int i = 0; i < dim; i++) x.set(i, 0); // a zero row stays zero
+                    Tensor expected = copy(x, size + 1), actual = copy(x, size + 1);
+                    reference.l2Normalize(expected, rows, dim);
+                    cpu.l2Normalize(actual, rows, dim);
+                    assertClose(expected, actual, 1e-6, "l2Normalize rows=%d dim=%d".formatted(rows, dim));
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void add(int threads) {
+        try (CpuBackend cpu = new CpuBackend(threads)) {
+            for (int n : new int[]{1, 15, 17, 100_003}) {
+                Tensor a = random(n, 1), b = random(n, 1);
+                Tensor expected = withSentinel(n), actual = withSentinel(n);
+                reference.add(a, b, expected, n);
+                cpu.add(a, b, actual, n);
+                assertClose(expected, actual, 0, "add n=" + n);
+                Tensor a2 = copy(a, n), b2 = copy(b, n);
+                cpu.add(a2, b, a2, n);
+                cpu.add(a, b2, b2, n);
+                assertClose(expected, a2, 0, "add out == a", n);
+                assertClose(expected, b2, 0, "add out == b", n);
+            }
+        }
+    }
+
+    @Test
+    void rejectsTooSmallTensors() {
+        try (CpuBackend cpu = new CpuBackend(1)) {
+            Tensor a = random(6, 1), out = random(4, 1);
+            try {
+                cpu.matmul(a, a, false, null, out, 3, 3, 2);
+                fail("matmul wrote past a too small output");
+            } catch (IllegalArgumentException expected) {
+                // good
+            }
+        }
+    }
+
+    /**
+     * Padding masks {@code [batch, seq]}: row 0 all real tokens, row 1 only the first token, row 2 random with
+     * at least one real token, any further rows random (which may be all padding).
+     */
+    private Tensor mask(int batch, int seq) {
+        Tensor mask = Tensor.allocate(arena, batch, seq);
+        for (int b = 0; b < batch; b++) {
+            for (int t = 0; t < seq; t++) {
+                boolean real = switch (b) {
+                    case 0 -> true;
+                    case 1 -> t == 0;
+                    case 2 -> t == seq / 2 || random.nextBoolean();
+                    default -> seq > 4 && random.nextInt(3) == 0;
+                };
+                mask.set((long) b * seq + t, real ? 1 : 0);
+            }
+        }
+        return mask;
+    }
+
+    private Tensor random(int n, float scale) {
+        Tensor t = Tensor.allocate(arena, n);
+        for (int i = 0; i < n; i++) t.set(i, (random.nextFloat() * 2 - 1) * scale);
+        return t;
+    }
+
+    private Tensor withSentinel(int n) {
+        Tensor t = Tensor.allocate(arena, n + 1);
+        t.set(n, SENTINEL);
+        return t;
+    }
+
+    private Tensor copy(Tensor source, int n) {
+        Tensor t = Tensor.allocate(arena, n);
+        long count = Math.min(n, source.size());
+        for (long i = 0; i < count; i++) t.set(i, source.get(i));
+        if (n > source.size()) t.set(n - 1, SENTINEL);
+        return t;
+    }
+
+    private static void assertClose(Tensor expected, Tensor actual, double tolerance, String what) {
+        assertEquals(expected.size(), actual.size(), what + ": sizes");
+        assertClose(expected, actual, tolerance, what, expected.size());
+    }
+
+    /** {@code |a - e| <= tolerance * (1 + |e|)} for the first {@code n} elements, NaN never. */
+    private static void assertClose(Tensor expected, Tensor actual, double tolerance, String what, long n) {
+        for (long i = 0; i < n; i++) {
+            float e = expected.get(i), a = actual.get(i);
+            if (!(Math.abs(a - e) <= tolerance * (1 + Math.abs(e))))
+                fail(what + ": element " + i + " expected " + e + " but was " + a);
+        }
+    }
+}
