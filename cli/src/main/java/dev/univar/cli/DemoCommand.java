@@ -16,11 +16,11 @@ import java.util.concurrent.Callable;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Embed the bundled sample of LLM answers (data/sample/pct-answers.csv) and print how well",
-                "the embeddings tell the 8 LLMs apart: cosine similarity within and across LLMs, and",
-                "nearest-centroid identification."})
+                "the embeddings tell the 8 LLMs apart across questions: cosine similarity to the same and to other",
+                "LLMs' answers, and nearest-centroid identification with the answer's question left out."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--sample", paramLabel = "FILE.csv",
-            description = "CSV with columns 'model' and 'answer'. Default: the bundled sample.")
+            description = "CSV with columns 'model', 'question_id' and 'answer'. Default: the bundled sample.")
     Path sample;
 
     @Option(names = "--max-length", defaultValue = "128", paramLabel = "TOKENS", description = "Default: ${DEFAULT-VALUE}.")
@@ -35,7 +35,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path file = sample != null ? sample : bundledSample();
-        LabelledTexts data = LabelledTexts.readCsv(file, "model", "answer");
+        LabelledTexts data = LabelledTexts.readCsv(file, "model", "question_id", "answer");
         System.err.printf(Locale.ROOT, "univar demo: %d answers of %d LLMs from %s%n", data.size(),
                 data.labels().stream().distinct().count(), file);
         long start = System.nanoTime();
@@ -54,7 +54,7 @@ final class DemoCommand implements Callable<Integer> {
             System.err.printf(Locale.ROOT, "univar demo: embedded %d answers with %s in %.1f s (%.1f texts/s)%n",
                     data.size(), model.dir().getFileName(), secs, data.size() / secs);
         }
-        SimilaritySummary summary = SimilaritySummary.of(data.labels(), embeddings);
+        SimilaritySummary summary = SimilaritySummary.of(data.labels(), data.questions(), embeddings);
         System.out.println();
         System.out.print(summary.format());
         return 0;

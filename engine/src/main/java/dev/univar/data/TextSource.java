@@ -8,16 +8,10 @@ import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
 
-import java.io.BufferedReader;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -33,7 +27,8 @@ import java.util.NoSuchElementException;
  *   <li>{@code .jsonl}: one JSON object per line, the text in field {@code textField}; blank lines are skipped;</li>
  *   <li>{@code .csv}: RFC 4180 with a header row, the text in column {@code textField}; quoted fields may span lines.</li>
  * </ul>
- * Input must be UTF-8 (a leading byte-order mark is ignored). Any problem is an {@link InputException} naming
+ * Input must be UTF-8 (a leading byte-order mark is ignored); each line is decoded on its own so invalid UTF-8
+ * is reported on its exact line. Any problem is an {@link InputException} naming
  * the file and line.
  */
 public final class TextSource implements Iterator<TextRecord>, AutoCloseable {
@@ -45,7 +40,7 @@ public final class TextSource implements Iterator<TextRecord>, AutoCloseable {
     private final String textField;
     private final CountingStream counting;
     private final long fileSize;
-    private final BufferedReader reader;
+    private final Utf8LineReader reader;
     private final CSVParser csv;
     private final Iterator<CSVRecord> csvRows;
     private long lineNo;
@@ -63,11 +58,7 @@ public final class TextSource implements Iterator<TextRecord>, AutoCloseable {
         } catch (IOException e) {
             throw new InputException(file, 0, "cannot read: " + e.getMessage(), e);
         }
-        CharsetDecoder strictUtf8 = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT);
-        this.reader = new BufferedReader(new InputStreamReader(counting, strictUtf8), 1 << 16);
-        skipByteOrderMark();
+        this.reader = new Utf8LineReader(file, counting);
         if (format == Format.CSV) {
             try {
                 this.csv = CSVFormat.RFC4180.builder().setHeader().setSkipHeaderRecord(true).get().parse(reader);
@@ -137,10 +128,8 @@ public final class TextSource implements Iterator<TextRecord>, AutoCloseable {
     private String readLine() {
         try {
             String line = reader.readLine();
-            if (line != null) lineNo++;
+            lineNo = reader.lineNumber();
             return line;
-        } catch (CharacterCodingException e) {
-            throw new InputException(file, lineNo + 1, "invalid UTF-8", e);
         } catch (IOException e) {
             throw new InputException(file, lineNo + 1, "read failed: " + e.getMessage(), e);
         }
@@ -178,30 +167,15 @@ public final class TextSource implements Iterator<TextRecord>, AutoCloseable {
     private TextRecord readCsv() {
         try {
             if (!csvRows.hasNext()) return null;
-            long line = csv.getCurrentLineNumber() + 1;
             CSVRecord row = csvRows.next();
+            long line = reader.lineAt(row.getCharacterPosition());
             if (!row.isSet(textField))
                 throw new InputException(file, line, "row has " + row.size() + " fields, no value for column '"
                         + textField + "'");
             return new TextRecord(row.get(textField), line);
         } catch (UncheckedIOException | IllegalStateException e) {
-            Throwable root = e.getCause() != null ? e.getCause() : e;
-            long line = csv.getCurrentLineNumber() + 1;
-            if (root instanceof CharacterCodingException)
-                throw new InputException(file, line, "invalid UTF-8", e);
-            throw new InputException(file, line, "malformed CSV: " + rootMessage(e), e);
-        }
-    }
-
-    private void skipByteOrderMark() {
-        try {
-            reader.mark(1);
-            int c = reader.read();
-            if (c != '\uFEFF' && c != -1) reader.reset();
-        } catch (CharacterCodingException e) {
-            throw new InputException(file, 1, "invalid UTF-8", e);
-        } catch (IOException e) {
-            throw new InputException(file, 1, "read failed: " + e.getMessage(), e);
+            // The parser counts the lines it has lexed, so this is the line where the record went wrong.
+            throw new InputException(file, csv.getCurrentLineNumber(), "malformed CSV: " + rootMessage(e), e);
         }
     }
 
