@@ -20,8 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>Each tile of C ({@link #MC} rows by a range of panels) packs its rows of A into a per-thread
  *       {@code float[]} of {@link #MR}-row micro-panels (kk-major), zero-padded to whole micro-panels.</li>
  *   <li>The micro-kernel keeps an MR x NR block of C in 12 vector registers and does one FMA per register
- *       per k step; it runs over packed arrays because C2 compiles array loads in this loop to plain vector
- *       loads, while segment loads in the same loop carried checks it did not hoist.</li>
+ *       per k step, over the packed arrays only (see {@link #kernel} for why it writes to a tile array).</li>
  * </ul>
  * Threads take tiles from a shared counter. k is split into blocks of at most {@link #KC_MAX} so that a B
  * micro-panel ({@code kc x NR}) stays in L1 and an A block ({@code MC x kc}) in L2; C is stored on the
