@@ -140,17 +140,7 @@ public final class CpuBackend implements Backend {
         Args.fits("out", out, n);
         MemorySegment xs = x.data(), os = out.data();
         long vectors = (n + VL - 1) / VL;
-        split(vectors, VL, (from, to) -> {
-            for (long v = from; v < to; v++) {
-                long i = v * VL, off = i * Float.BYTES;
-                if (i + VL <= n) {
-                    VecMath.gelu(FloatVector.fromMemorySegment(S, xs, off, ORDER)).intoMemorySegment(os, off, ORDER);
-                } else {
-                    VectorMask<Float> m = S.indexInRange(i, n);
-                    VecMath.gelu(FloatVector.fromMemorySegment(S, xs, off, ORDER, m)).intoMemorySegment(os, off, ORDER, m);
-                }
-            }
-        });
+        split(vectors, VL, (from, to) -> VecMath.gelu(xs, os, from * VL, Math.min(n, to * VL)));
     }
 
     @Override
@@ -168,11 +158,17 @@ public final class CpuBackend implements Backend {
         });
     }
 
-    /** Masked softmax of one row in place: masked columns become 0, and an all-masked row all 0. */
+    /**
+     * Masked softmax of one row in place: masked columns become 0, and an all-masked row all 0. The mask
+     * lanes are computed inline rather than in a helper: a VectorMask returned from a call C2 does not inline
+     * is boxed on the heap.
+     */
     private static void softmaxRow(MemorySegment x, long base, MemorySegment mask, long maskBase, int cols) {
         FloatVector maxV = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         for (int i = 0; i < cols; i += VL) {
-            VectorMask<Float> valid = keep(mask, maskBase, i, cols);
+            VectorMask<Float> inRange = S.indexInRange(i, cols);
+            VectorMask<Float> valid = FloatVector.fromMemorySegment(S, mask, maskBase + (long) i * Float.BYTES, ORDER, inRange)
+                    .compare(VectorOperators.NE, 0f, inRange);
             FloatVector v = FloatVector.fromMemorySegment(S, x, base + (long) i * Float.BYTES, ORDER, valid);
             maxV = maxV.lanewise(VectorOperators.MAX, v, valid);
         }
@@ -186,7 +182,9 @@ public final class CpuBackend implements Backend {
         }
         FloatVector sumV = FloatVector.zero(S);
         for (int i = 0; i < cols; i += VL) {
-            VectorMask<Float> inRange = S.indexInRange(i, cols), valid = keep(mask, maskBase, i, cols);
+            VectorMask<Float> inRange = S.indexInRange(i, cols);
+            VectorMask<Float> valid = FloatVector.fromMemorySegment(S, mask, maskBase + (long) i * Float.BYTES, ORDER, inRange)
+                    .compare(VectorOperators.NE, 0f, inRange);
             long off = base + (long) i * Float.BYTES;
             FloatVector e = FloatVector.zero(S).blend(
                     FloatVector.fromMemorySegment(S, x, off, ORDER, valid).sub(max).lanewise(VectorOperators.EXP), valid);
@@ -199,13 +197,6 @@ public final class CpuBackend implements Backend {
             long off = base + (long) i * Float.BYTES;
             FloatVector.fromMemorySegment(S, x, off, ORDER, inRange).mul(inv).intoMemorySegment(x, off, ORDER, inRange);
         }
-    }
-
-    /** Lanes of columns [i, i + VL) that are in range and unmasked. */
-    static VectorMask<Float> keep(MemorySegment mask, long maskBase, int i, int cols) {
-        VectorMask<Float> inRange = S.indexInRange(i, cols);
-        return FloatVector.fromMemorySegment(S, mask, maskBase + (long) i * Float.BYTES, ORDER, inRange)
-                .compare(VectorOperators.NE, 0f, inRange);
     }
 
     @Override

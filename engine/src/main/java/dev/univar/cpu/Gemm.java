@@ -20,8 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>Each tile of C ({@link #MC} rows by a range of panels) packs its rows of A into a per-thread
  *       {@code float[]} of {@link #MR}-row micro-panels (kk-major), zero-padded to whole micro-panels.</li>
  *   <li>The micro-kernel keeps an MR x NR block of C in 12 vector registers and does one FMA per register
- *       per k step; it runs over packed arrays because C2 compiles array loads in this loop to plain vector
- *       loads, while segment loads in the same loop carried checks it did not hoist.</li>
+ *       per k step, over the packed arrays only (see {@link #kernel} for why it writes to a tile array).</li>
  * </ul>
  * Threads take tiles from a shared counter. k is split into blocks of at most {@link #KC_MAX} so that a B
  * micro-panel ({@code kc x NR}) stays in L1 and an A block ({@code MC x kc}) in L2; C is stored on the
@@ -172,20 +171,26 @@ final class Gemm {
                 int cols = Math.min(NR, n - j0);
                 for (int ip = 0; ip < aPanels; ip++) {
                     int rows = Math.min(MR, mc - ip * MR);
-                    kernel(kc, s.packedA, ip * kc * MR, pb, bOff, c, i0 + ip * MR, j0, n, rows, cols, first, bias, s.tile);
+                    kernel(kc, s.packedA, ip * kc * MR, pb, bOff, s.tile);
+                    update(c, i0 + ip * MR, j0, n, rows, cols, first, bias, s.tile);
                 }
             }
         }
     }
 
     /**
-     * The MR x NR micro-kernel: {@code C[row0.., j0..] (=|+=) sum_kk a[kk, 0..MR) x b[kk, 0..NR)}. Full blocks
-     * are read and written straight in C; edge blocks go through {@code tile} and copy only the valid part.
+     * The MR x NR micro-kernel: {@code tile[MR][NR] = sum_kk a[kk, 0..MR) x b[kk, 0..NR)}.
+     *
+     * <p>It writes only to the {@code float[]} tile and {@link #update} then moves the tile into C. Keeping
+     * every use of the accumulators inside this method as plain array stores matters: when they also fed
+     * segment stores behind branches or a helper call, C2 kept them boxed and allocated 12 vectors per k step
+     * (about 7x slower). Each accumulator also starts from its own {@code zero()} for the same reason.
      */
-    private static void kernel(int kc, float[] a, int ao, float[] b, int bo, MemorySegment c, int row0, int j0,
-                               int ldc, int rows, int cols, boolean first, float[] bias, float[] tile) {
-        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-                c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    static void kernel(int kc, float[] a, int ao, float[] b, int bo, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S),
+                c11 = FloatVector.zero(S), c20 = FloatVector.zero(S), c21 = FloatVector.zero(S),
+                c30 = FloatVector.zero(S), c31 = FloatVector.zero(S), c40 = FloatVector.zero(S),
+                c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
         for (int kk = 0; kk < kc; kk++) {
             int bi = bo + kk * NR, ai = ao + kk * MR;
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
@@ -209,17 +214,6 @@ final class Gemm {
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
         }
-        if (rows == MR && cols == NR) {
-            FloatVector bias0 = FloatVector.fromArray(S, bias, j0), bias1 = FloatVector.fromArray(S, bias, j0 + VL);
-            long off = ((long) row0 * ldc + j0) * Float.BYTES, ld = (long) ldc * Float.BYTES;
-            store(c, off, c00, c01, first, bias0, bias1);
-            store(c, off + ld, c10, c11, first, bias0, bias1);
-            store(c, off + 2 * ld, c20, c21, first, bias0, bias1);
-            store(c, off + 3 * ld, c30, c31, first, bias0, bias1);
-            store(c, off + 4 * ld, c40, c41, first, bias0, bias1);
-            store(c, off + 5 * ld, c50, c51, first, bias0, bias1);
-            return;
-        }
         c00.intoArray(tile, 0);
         c01.intoArray(tile, VL);
         c10.intoArray(tile, NR);
@@ -232,6 +226,26 @@ final class Gemm {
         c41.intoArray(tile, 4 * NR + VL);
         c50.intoArray(tile, 5 * NR);
         c51.intoArray(tile, 5 * NR + VL);
+    }
+
+    /**
+     * {@code C[row0 + r, j0 + j] = (first ? bias[j0 + j] : C[..]) + tile[r][j]} for the valid {@code rows x cols}
+     * part of the tile: whole vectors where the tile is full, scalars at the edges.
+     */
+    static void update(MemorySegment c, int row0, int j0, int ldc, int rows, int cols, boolean first,
+                       float[] bias, float[] tile) {
+        if (cols == NR) {
+            FloatVector bias0 = FloatVector.fromArray(S, bias, j0), bias1 = FloatVector.fromArray(S, bias, j0 + VL);
+            for (int r = 0; r < rows; r++) {
+                long off0 = ((long) (row0 + r) * ldc + j0) * Float.BYTES, off1 = off0 + VL * Float.BYTES;
+                FloatVector v0 = FloatVector.fromArray(S, tile, r * NR), v1 = FloatVector.fromArray(S, tile, r * NR + VL);
+                FloatVector base0 = first ? bias0 : FloatVector.fromMemorySegment(S, c, off0, ORDER);
+                FloatVector base1 = first ? bias1 : FloatVector.fromMemorySegment(S, c, off1, ORDER);
+                v0.add(base0).intoMemorySegment(c, off0, ORDER);
+                v1.add(base1).intoMemorySegment(c, off1, ORDER);
+            }
+            return;
+        }
         for (int r = 0; r < rows; r++) {
             long off = ((long) (row0 + r) * ldc + j0) * Float.BYTES;
             for (int j = 0; j < cols; j++) {
@@ -239,18 +253,6 @@ final class Gemm {
                 float base = first ? bias[j0 + j] : c.get(ValueLayout.JAVA_FLOAT, at);
                 c.set(ValueLayout.JAVA_FLOAT, at, base + tile[r * NR + j]);
             }
-        }
-    }
-
-    private static void store(MemorySegment c, long off, FloatVector v0, FloatVector v1, boolean first,
-                              FloatVector bias0, FloatVector bias1) {
-        long off1 = off + VL * Float.BYTES;
-        if (first) {
-            v0.add(bias0).intoMemorySegment(c, off, ORDER);
-            v1.add(bias1).intoMemorySegment(c, off1, ORDER);
-        } else {
-            v0.add(FloatVector.fromMemorySegment(S, c, off, ORDER)).intoMemorySegment(c, off, ORDER);
-            v1.add(FloatVector.fromMemorySegment(S, c, off1, ORDER)).intoMemorySegment(c, off1, ORDER);
         }
     }
 }

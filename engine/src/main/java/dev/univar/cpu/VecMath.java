@@ -3,6 +3,10 @@ package dev.univar.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 
 /**
  * Vectorised float erf and GELU. Relative error about 3e-7 (a few float ulps) against {@link Erf}.
@@ -34,6 +38,7 @@ final class VecMath {
     /** Beyond this erfc(z) is below float's smallest normal times a little; clamping keeps exp finite. */
     private static final float Z_MAX = 10f;
     private static final float INV_SQRT2 = 0.70710678118654752f;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     /** erf(z)/z for |z| < 1 (any z: the caller blends). */
     private static FloatVector small(FloatVector z2) {
@@ -58,7 +63,7 @@ final class VecMath {
         return mad(q, t, Q0);
     }
 
-    /** erf, lanewise. */
+    /** erf, lanewise (for tests and future kernels; GELU has its own loop, see there). */
     static FloatVector erf(FloatVector s) {
         FloatVector z = s.abs();
         FloatVector z2 = z.mul(z);
@@ -73,24 +78,37 @@ final class VecMath {
         return r.blend(r.neg(), s.lt(0f)); // erf is odd
     }
 
-    /** Exact GELU {@code x/2 * (1 + erf(x/sqrt 2))}, lanewise. */
-    static FloatVector gelu(FloatVector x) {
-        FloatVector s = x.mul(INV_SQRT2);
-        FloatVector z = s.abs();
-        // Near zero: 1 + erf(s) = 1 + s * P(s^2).
-        FloatVector nearZero = s.fma(small(s.mul(s)), FloatVector.broadcast(x.species(), 1f));
-        // Far: erfc(z) = exp(-z^2) Q(t). z^2 = x^2/2 is taken from the exact split of x^2 (halving is exact),
-        // so the rounding of x/sqrt 2 does not reach the exponent.
-        FloatVector xc = x.abs().min(Z_MAX / INV_SQRT2);
-        FloatVector hi = xc.mul(xc);
-        FloatVector lo = xc.fma(xc, hi.neg());
-        FloatVector erfc = hi.mul(-0.5f).lanewise(VectorOperators.EXP).mul(lo.mul(-0.5f).add(1f))
-                .mul(scaledErfc(z.min(Z_MAX)));
-        VectorMask<Float> negative = x.lt(0f);
-        // 1 + erf(s) is erfc(|s|) for negative s and 2 - erfc(s) for positive s.
-        FloatVector far = erfc.neg().add(2f).blend(erfc, negative);
-        FloatVector onePlusErf = far.blend(nearZero, z.lt(1f));
-        return x.mul(0.5f).mul(onePlusErf);
+    /**
+     * Exact GELU {@code x/2 * (1 + erf(x/sqrt 2))} of the floats {@code [from, to)} of {@code x} into {@code out}
+     * (which may be {@code x}).
+     *
+     * <p>The whole loop lives in this one method on purpose: a FloatVector passed to or returned from a method
+     * that C2 declines to inline (it declines large methods that already have compiled code of their own) is
+     * boxed on the heap, which made this kernel several times slower depending on what ran before it.
+     */
+    static void gelu(MemorySegment x, MemorySegment out, long from, long to) {
+        VectorSpecies<Float> sp = FloatVector.SPECIES_PREFERRED;
+        FloatVector one = FloatVector.broadcast(sp, 1f);
+        for (long i = from; i < to; i += sp.length()) {
+            VectorMask<Float> m = sp.indexInRange(i, to);
+            long off = i * Float.BYTES;
+            FloatVector v = FloatVector.fromMemorySegment(sp, x, off, ORDER, m);
+            FloatVector s = v.mul(INV_SQRT2);
+            FloatVector z = s.abs();
+            // Near zero: 1 + erf(s) = 1 + s * P(s^2).
+            FloatVector nearZero = s.fma(small(s.mul(s)), one);
+            // Far: erfc(z) = exp(-z^2) Q(t). z^2 = x^2/2 is taken from the exact split of x^2 (halving is exact),
+            // so the rounding of x/sqrt 2 does not reach the exponent.
+            FloatVector xc = v.abs().min(Z_MAX / INV_SQRT2);
+            FloatVector hi = xc.mul(xc);
+            FloatVector lo = xc.fma(xc, hi.neg());
+            FloatVector erfc = hi.mul(-0.5f).lanewise(VectorOperators.EXP).mul(lo.mul(-0.5f).add(1f))
+                    .mul(scaledErfc(z.min(Z_MAX)));
+            // 1 + erf(s) is erfc(|s|) for negative s and 2 - erfc(s) for positive s.
+            FloatVector far = erfc.neg().add(2f).blend(erfc, v.lt(0f));
+            FloatVector onePlusErf = far.blend(nearZero, z.lt(1f));
+            v.mul(0.5f).mul(onePlusErf).intoMemorySegment(out, off, ORDER, m);
+        }
     }
 
     /** {@code a * b + c}. */
