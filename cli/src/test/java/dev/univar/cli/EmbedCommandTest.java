@@ -211,7 +211,7 @@ class EmbedCommandTest {
         Path sample = Path.of(System.getProperty("univar.root", ".."), "data", "sample", "pct-answers.csv");
         Run r = run("demo", "--sample", sample.toAbsolutePath().toString(), "--max-length", "32");
         assertEquals(0, r.exit(), r.err());
-        assertTrue(r.out().contains("nearest-centroid identification"), r.out());
+        assertTrue(r.out().contains("identified: nearest LLM centroid"), r.out());
         assertTrue(r.out().contains("zephyr-7b-beta"), r.out());
     }
 }
