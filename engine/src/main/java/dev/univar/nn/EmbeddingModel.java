@@ -32,6 +32,7 @@ public final class EmbeddingModel implements AutoCloseable {
         this.encoder = encoder;
     }
 
+    /** Loads the model in {@code dir} to run on {@code backend}, which the model then owns and closes. */
     public static EmbeddingModel load(Path dir, Backend backend) throws IOException {
         for (String required : List.of("config.json", "model.safetensors")) {
             if (!Files.isRegularFile(dir.resolve(required)))
@@ -81,6 +82,7 @@ public final class EmbeddingModel implements AutoCloseable {
     @Override
     public void close() {
         encoder.close();
+        encoder.backend().close();
         weights.close();
     }
 }
