@@ -1,0 +1,18 @@
+package dev.univar.corpus;
+
+import java.util.Comparator;
+
+/** What UniVaR tells apart: one LLM in one language. */
+public record Key(String model, String lang) implements Comparable<Key> {
+    private static final Comparator<Key> ORDER = Comparator.comparing(Key::model).thenComparing(Key::lang);
+
+    @Override
+    public int compareTo(Key o) {
+        return ORDER.compare(this, o);
+    }
+
+    @Override
+    public String toString() {
+        return model + "/" + lang;
+    }
+}
