@@ -286,6 +286,36 @@ class CollectCommandTest {
     }
 
     @Test
+    void aKeyRefusedMidRunStopsTheRunAndKeepsWhatWasAnswered() throws IOException {
+        Path questions = questionFile(60);
+        try (CollectTestServer server = new CollectTestServer((q, a) ->
+                Integer.parseInt(q.replaceAll("\\D", "")) < 10 ? Fault.NONE : Fault.UNAUTHORIZED)) {
+            Path output = dir.resolve("out.jsonl");
+            Run r = run(args(server, questions.toString(), output, "--concurrency", "4"));
+            assertEquals(1, r.exit(), r.err());
+            assertTrue(r.err().contains("refused the request: 401 Unauthorized"), r.err());
+            int kept = lines(output).size();
+            assertTrue(kept >= 1 && kept <= 9, kept + " lines");
+            assertTrue(server.requests() < 30, server.requests() + " requests");
+            assertFalse(Files.exists(dir.resolve("out.jsonl.failures.jsonl")), "stopped items are not failures of their own");
+        }
+    }
+
+    @Test
+    void aLongStreakOfFailedItemsStopsTheRun() throws IOException {
+        Path questions = questionFile(100);
+        try (CollectTestServer server = new CollectTestServer((q, a) -> q.equals("Is value 1 important?") ? Fault.NONE : Fault.SERVER_ERROR)) {
+            Path output = dir.resolve("out.jsonl");
+            Run r = run(args(server, questions.toString(), output, "--concurrency", "2", "--max-attempts", "2"));
+            assertEquals(1, r.exit(), r.err());
+            assertTrue(r.err().contains("20 items in a row failed after all retries, stopping; last: server error: 500: 'internal error'"), r.err());
+            assertTrue(server.requests() <= 1 + 2 * 22, server.requests() + " requests");
+            int failed = lines(dir.resolve("out.jsonl.failures.jsonl")).size();
+            assertTrue(failed >= 20 && failed <= 22, failed + " failures listed");
+        }
+    }
+
+    @Test
     void badArgumentsGiveAClearMessageAndAFailingExitCode() throws IOException {
         try (CollectTestServer server = new CollectTestServer((q, a) -> Fault.NONE)) {
             Path out = dir.resolve("o.jsonl");

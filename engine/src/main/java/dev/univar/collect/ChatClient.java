@@ -20,7 +20,10 @@ import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -76,6 +79,7 @@ public final class ChatClient implements AutoCloseable {
     private final Settings settings;
     private final URI uri;
     private final HttpClient http;
+    private final Set<CompletableFuture<?>> inFlight = ConcurrentHashMap.newKeySet();
 
     public ChatClient(Settings settings) {
         this.settings = settings;
@@ -119,6 +123,7 @@ public final class ChatClient implements AutoCloseable {
         CompletableFuture<HttpResponse<String>> future =
                 http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         HttpResponse<String> response;
+        inFlight.add(future);
         try {
             // The request timeout covers only the wait for headers; this bound also covers a body that stalls.
             response = future.get(settings.timeout().toMillis() + 50, TimeUnit.MILLISECONDS);
@@ -130,6 +135,10 @@ public final class ChatClient implements AutoCloseable {
             throw e;
         } catch (ExecutionException e) {
             return failure(e.getCause());
+        } catch (CancellationException e) {
+            return new Failure(Kind.CONNECTION, "cancelled", null);
+        } finally {
+            inFlight.remove(future);
         }
         return parse(response);
     }
@@ -268,6 +277,11 @@ public final class ChatClient implements AutoCloseable {
         return min(d, Duration.ofMinutes(5));
     }
 
+    /** Abandons the requests in flight (their {@link #ask} returns at once): the run is stopping. */
+    public void cancelAll() {
+        for (CompletableFuture<?> f : inFlight) f.cancel(true);
+    }
+
     /** Removes the API key from a text that may have come from the server or an exception. */
     public String redact(String text) {
         String key = settings.apiKey();
@@ -286,6 +300,6 @@ public final class ChatClient implements AutoCloseable {
 
     @Override
     public void close() {
-        http.close();
+        http.shutdownNow(); // nothing in flight is still wanted when the client is closed
     }
 }

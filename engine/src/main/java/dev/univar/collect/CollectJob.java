@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -114,6 +116,8 @@ public final class CollectJob {
         final AtomicLong retries = new AtomicLong();
         final AtomicInteger streak = new AtomicInteger();
         final AtomicReference<String> fatal = new AtomicReference<>();
+        /** Opens when the run must stop: backoff waits end early and requests in flight are abandoned. */
+        final CountDownLatch stopped = new CountDownLatch(1);
         final List<Failure> failures = Collections.synchronizedList(new ArrayList<>());
 
         Run(CorpusFile corpus, long todo, Listener listener, long start) {
@@ -144,12 +148,12 @@ public final class CollectJob {
                     while (fatal.get() == null && (item = queue.poll()) != null) {
                         try {
                             Result r = attempt(item, false);
-                            if (r instanceof Fatal f) fatal.compareAndSet(null, f.message);
+                            if (r instanceof Fatal f) stop(f.message);
                             else record(item, r);
                         } catch (InterruptedException e) {
                             return;
                         } catch (RuntimeException e) {
-                            fatal.compareAndSet(null, e.getMessage());
+                            stop(e.getMessage());
                         }
                     }
                 }));
@@ -163,6 +167,13 @@ public final class CollectJob {
             if (fatal.get() != null) throw new CollectException(fatal.get());
         }
 
+        void stop(String message) {
+            if (fatal.compareAndSet(null, message)) {
+                stopped.countDown();
+                client.cancelAll();
+            }
+        }
+
         void record(WorkItem item, Result r) {
             switch (r) {
                 case Success s -> {
@@ -173,7 +184,7 @@ public final class CollectJob {
                 case Failed f -> {
                     failures.add(new Failure(item.key(model), f.attempts, f.failure.kind(), f.failure.reason()));
                     if (streak.incrementAndGet() >= FAILURE_STREAK)
-                        fatal.compareAndSet(null, FAILURE_STREAK + " items in a row failed after all retries, stopping; last: "
+                        stop(FAILURE_STREAK + " items in a row failed after all retries, stopping; last: "
                                 + f.failure.kind().label + ": " + f.failure.reason());
                 }
                 case Fatal ignored -> throw new IllegalStateException();
@@ -193,6 +204,7 @@ public final class CollectJob {
             for (int attempt = 1; ; attempt++) {
                 ChatClient.Outcome o = client.ask(item.question().text());
                 if (o instanceof ChatClient.Answer a) return new Success(a);
+                if (fatal.get() != null) return new Fatal(fatal.get());
                 ChatClient.Failure f = (ChatClient.Failure) o;
                 switch (f.kind()) {
                     case NOT_COMPATIBLE -> {
@@ -221,10 +233,11 @@ public final class CollectJob {
                                 + f.kind().label + ": " + f.reason());
                     return new Failed(f, attempt);
                 }
-                String stop = fatal.get();
-                if (stop != null) return new Fatal(stop); // not a failure of this item: the run stops
+                // Once the run stops, an unfinished item is not a failure of its own: it is simply not done.
+                if (fatal.get() != null) return new Fatal(fatal.get());
                 retries.incrementAndGet();
-                Thread.sleep(options.retry().delay(attempt, f.retryAfter(), random));
+                if (stopped.await(options.retry().delay(attempt, f.retryAfter(), random).toNanos(), TimeUnit.NANOSECONDS))
+                    return new Fatal(fatal.get());
             }
         }
 
