@@ -19,13 +19,15 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "collect", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Ask an LLM value-eliciting questions through an OpenAI-compatible chat-completions API",
-                "(OpenAI, vLLM, llama.cpp server, Ollama, ...) and append one JSON line per answer to --output:",
-                "question_id, question, answer, model, lang, sample, finish_reason, usage, timestamp, question_group.",
-                "Rerunning the same command skips what the output already holds (also after a crash or kill -9), so",
-                "a run can be resumed, and several LLMs can be collected into one file. Transient errors (429, 5xx,",
-                "timeouts, dropped connections, malformed responses) are retried with backoff; items that still fail",
-                "are listed in OUTPUT.failures.jsonl and the exit code is 1."})
+        description = {"Ask an LLM value-eliciting questions through an OpenAI-compatible chat API",
+                "(OpenAI, vLLM, llama.cpp server, Ollama, ...) and append one JSON line per answer",
+                "to --output: question_id, question, answer, model, lang, sample, finish_reason,",
+                "usage, timestamp, question_group.",
+                "Rerunning the same command skips what the output already holds (also after a",
+                "crash or kill -9); several LLMs can be collected into one file. Transient errors",
+                "(429, 5xx, timeouts, dropped connections, malformed responses) are retried with",
+                "backoff; answers that still fail are listed in OUTPUT.failures.jsonl, exit code 1.",
+                ""})
 final class CollectCommand implements Callable<Integer> {
     @Option(names = "--endpoint", required = true, paramLabel = "BASE_URL",
             description = "Base URL of the API, as in OpenAI clients (e.g. http://localhost:8000/v1); requests go to BASE_URL/chat/completions.")
