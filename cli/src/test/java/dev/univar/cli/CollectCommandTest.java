@@ -157,6 +157,13 @@ class CollectCommandTest {
             assertTrue(r.err().contains("1 answers failed after all retries (1 × server error)"), r.err());
             assertTrue(r.err().contains(failures.toString()), r.err());
 
+            // A run stopped by an unreachable endpoint keeps the last run's failure list.
+            Run down = run("collect", "--endpoint", "http://127.0.0.1:1/v1", "--llm", "test-llm", "--questions",
+                    questions.toString(), "--output", output.toString());
+            assertEquals(1, down.exit());
+            assertTrue(down.err().contains("cannot reach"), down.err());
+            assertEquals(1, lines(failures).size());
+
             server.script = (q, a) -> Fault.NONE;
             Run again = run(args(server, questions.toString(), output));
             assertEquals(0, again.exit(), again.err());
@@ -196,7 +203,7 @@ class CollectCommandTest {
     void killedWithSigkillMidRunThenRerunGivesACompleteCorpus() throws Exception {
         Path questions = questionFile(200);
         try (CollectTestServer server = new CollectTestServer((q, a) -> Fault.NONE)) {
-            server.latencyMillis = 15;
+            server.latencyMillis = 25;
             Path output = dir.resolve("killed.jsonl");
             String java = ProcessHandle.current().info().command().orElse("java");
             List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"), Main.class.getName()));
@@ -265,6 +272,11 @@ class CollectCommandTest {
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("cannot reach http://127.0.0.1:" + port + "/v1/chat/completions: connection refused"), r.err());
         assertTrue(System.nanoTime() - t0 < 10_000_000_000L, "fails fast");
+        assertTrue(Files.exists(dir.resolve("x.jsonl")));
+        r = run("collect", "--endpoint", "http://127.0.0.1:" + port + "/v1", "--llm", "m", "--questions", "pvq",
+                "--output", dir.resolve("new/sub/y.jsonl").toString());
+        assertEquals(1, r.exit());
+        assertTrue(Files.isDirectory(dir.resolve("new/sub")), "missing directories of --output are created");
     }
 
     @Test

@@ -96,10 +96,13 @@ public final class CollectJob {
             List<WorkItem> todo = new ArrayList<>();
             for (WorkItem item : items) if (!corpus.done().contains(item.key(model))) todo.add(item);
             Run run = new Run(corpus, todo.size(), listener, start);
+            boolean finished = false;
             try {
                 if (!todo.isEmpty()) run.execute(todo);
+                finished = true;
             } finally {
-                writeFailures(output, run.failures);
+                // A run that stopped early proves nothing about the last run's failures: keep their list then.
+                if (finished || !run.failures.isEmpty()) writeFailures(output, run.failures);
             }
             return new Summary(items.size(), items.size() - todo.size(), run.collected.get(), List.copyOf(run.failures),
                     run.retries.get(), corpus.repaired(), failuresFile(output), Duration.ofNanos(System.nanoTime() - start));
