@@ -19,11 +19,11 @@ import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.random.RandomGenerator;
 
 /**
  * Asks every question × language × sample not yet in the output, {@code concurrency} at a time, and appends one
@@ -75,7 +75,6 @@ public final class CollectJob {
     private final ChatClient client;
     private final String model;
     private final Options options;
-    private final RandomGenerator random = RandomGenerator.getDefault();
 
     public CollectJob(ChatClient client, String model, Options options) {
         this.client = client;
@@ -156,7 +155,7 @@ public final class CollectJob {
                         } catch (InterruptedException e) {
                             return;
                         } catch (RuntimeException e) {
-                            stop(e.getMessage());
+                            stop(e.getMessage() != null ? e.getMessage() : e.toString());
                         }
                     }
                 }));
@@ -225,7 +224,7 @@ public final class CollectJob {
                     case MALFORMED -> {
                         if (preflight && ++malformed >= PREFLIGHT_MALFORMED)
                             return new Fatal(client.uri() + " does not answer like an OpenAI chat-completions endpoint: "
-                                    + malformed + " responses in a row were not chat completions (last: " + f.reason() + ")");
+                                    + malformed + " of its responses were not chat completions (last: " + f.reason() + ")");
                     }
                     default -> {
                     }
@@ -239,7 +238,7 @@ public final class CollectJob {
                 // Once the run stops, an unfinished item is not a failure of its own: it is simply not done.
                 if (fatal.get() != null) return new Fatal(fatal.get());
                 retries.incrementAndGet();
-                if (stopped.await(options.retry().delay(attempt, f.retryAfter(), random).toNanos(), TimeUnit.NANOSECONDS))
+                if (stopped.await(options.retry().delay(attempt, f.retryAfter(), ThreadLocalRandom.current()).toNanos(), TimeUnit.NANOSECONDS))
                     return new Fatal(fatal.get());
             }
         }
