@@ -1,0 +1,303 @@
+package dev.univar.collect;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Asks every question × language × sample not yet in the output, {@code concurrency} at a time, and appends one
+ * line per answer. The first item goes alone, as a check of the endpoint: a server that cannot be reached, has no
+ * chat-completions endpoint, refuses the key or answers something else stops the run there with a clear message,
+ * before any hammering. After it, a failure that would be the same for every request (404, 401) stops the run too,
+ * and so does a long streak of items that all failed. Items that fail after all retries are listed in
+ * {@code OUTPUT.failures.jsonl}; a rerun tries them again.
+ */
+public final class CollectJob {
+
+    public record Options(int samples, int concurrency, RetryPolicy retry) {
+        public Options {
+            if (samples < 1) throw new IllegalArgumentException("--samples must be at least 1");
+            if (concurrency < 1) throw new IllegalArgumentException("--concurrency must be at least 1");
+        }
+    }
+
+    /** Called after every answer or failure, from worker threads, one call at a time. */
+    public interface Listener {
+        void progress(long done, long todo, long failed, long retries, double rate, double etaSeconds);
+    }
+
+    public record Failure(WorkItem.Key key, int attempts, ChatClient.Kind kind, String reason) {
+    }
+
+    /** {@code planned} items, of which {@code alreadyPresent} were in the output before the run. */
+    public record Summary(long planned, long alreadyPresent, long collected, List<Failure> failures, long retries,
+                          boolean repairedLastLine, Path failuresFile, Duration elapsed) {
+        /** Failures counted by kind, most frequent first. */
+        public Map<String, Integer> failureCounts() {
+            Map<String, Integer> counts = new LinkedHashMap<>();
+            for (Failure f : failures) counts.merge(f.kind().label, 1, Integer::sum);
+            List<Map.Entry<String, Integer>> sorted = new ArrayList<>(counts.entrySet());
+            sorted.sort(Map.Entry.<String, Integer>comparingByValue().reversed());
+            Map<String, Integer> out = new LinkedHashMap<>();
+            for (var e : sorted) out.put(e.getKey(), e.getValue());
+            return out;
+        }
+    }
+
+    /** Items in a row that failed for good, with no success between them, before the run gives up. */
+    static final int FAILURE_STREAK = 20;
+    /** A first item answered with something that is not a chat completion this many times: not a compatible server. */
+    static final int PREFLIGHT_MALFORMED = 3;
+
+    private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().serializeNulls().create();
+
+    private final ChatClient client;
+    private final String model;
+    private final Options options;
+
+    public CollectJob(ChatClient client, String model, Options options) {
+        this.client = client;
+        this.model = model;
+        this.options = options;
+    }
+
+    public static Path failuresFile(Path output) {
+        return output.resolveSibling(output.getFileName() + ".failures.jsonl");
+    }
+
+    public Summary run(List<Question> questions, Path output, Listener listener) throws InterruptedException {
+        long start = System.nanoTime();
+        List<WorkItem> items = new ArrayList<>();
+        for (Question q : questions)
+            for (int s = 0; s < options.samples(); s++) items.add(new WorkItem(q, s));
+        try (CorpusFile corpus = CorpusFile.open(output)) {
+            List<WorkItem> todo = new ArrayList<>();
+            for (WorkItem item : items) if (!corpus.done().contains(item.key(model))) todo.add(item);
+            Run run = new Run(corpus, todo.size(), listener, start);
+            boolean finished = false;
+            try {
+                if (!todo.isEmpty()) run.execute(todo);
+                finished = true;
+            } finally {
+                // A run that stopped early proves nothing about the last run's failures: keep their list then.
+                if (finished || !run.failures.isEmpty()) writeFailures(output, run.failures);
+            }
+            return new Summary(items.size(), items.size() - todo.size(), run.collected.get(), List.copyOf(run.failures),
+                    run.retries.get(), corpus.repaired(), failuresFile(output), Duration.ofNanos(System.nanoTime() - start));
+        }
+    }
+
+    /** One run's shared state. */
+    private final class Run {
+        final CorpusFile corpus;
+        final long todo;
+        final Listener listener;
+        final long start;
+        final AtomicLong collected = new AtomicLong();
+        final AtomicLong retries = new AtomicLong();
+        final AtomicInteger streak = new AtomicInteger();
+        final AtomicReference<String> fatal = new AtomicReference<>();
+        /** Opens when the run must stop: backoff waits end early and requests in flight are abandoned. */
+        final CountDownLatch stopped = new CountDownLatch(1);
+        final List<Failure> failures = Collections.synchronizedList(new ArrayList<>());
+
+        Run(CorpusFile corpus, long todo, Listener listener, long start) {
+            this.corpus = corpus;
+            this.todo = todo;
+            this.listener = listener;
+            this.start = start;
+        }
+
+        void execute(List<WorkItem> todo) throws InterruptedException {
+            Queue<WorkItem> queue = new ConcurrentLinkedQueue<>(todo);
+            // The check of the endpoint: items alone until one is answered (a refused item is the item's problem).
+            int rejected = 0;
+            while (!queue.isEmpty()) {
+                WorkItem item = queue.poll();
+                Result r = attempt(item, true);
+                if (r instanceof Fatal f) throw new CollectException(f.message);
+                record(item, r);
+                if (r instanceof Success) break;
+                if (++rejected >= 3)
+                    throw new CollectException(client.uri() + " refused the first " + rejected + " requests: "
+                            + ((Failed) r).failure.reason());
+            }
+            List<Thread> workers = new ArrayList<>();
+            for (int i = 0; i < options.concurrency(); i++) {
+                workers.add(Thread.ofVirtual().name("collect-", i).start(() -> {
+                    WorkItem item;
+                    while (fatal.get() == null && (item = queue.poll()) != null) {
+                        try {
+                            Result r = attempt(item, false);
+                            if (r instanceof Fatal f) stop(f.message);
+                            else record(item, r);
+                        } catch (InterruptedException e) {
+                            return;
+                        } catch (RuntimeException e) {
+                            stop(e.getMessage() != null ? e.getMessage() : e.toString());
+                        }
+                    }
+                }));
+            }
+            try {
+                for (Thread t : workers) t.join();
+            } catch (InterruptedException e) {
+                workers.forEach(Thread::interrupt);
+                throw e;
+            }
+            if (fatal.get() != null) throw new CollectException(fatal.get());
+        }
+
+        void stop(String message) {
+            if (fatal.compareAndSet(null, message)) {
+                stopped.countDown();
+                client.cancelAll();
+            }
+        }
+
+        void record(WorkItem item, Result r) {
+            switch (r) {
+                case Success s -> {
+                    corpus.append(item.key(model), line(item, s.answer));
+                    collected.incrementAndGet();
+                    streak.set(0);
+                }
+                case Failed f -> {
+                    failures.add(new Failure(item.key(model), f.attempts, f.failure.kind(), f.failure.reason()));
+                    if (streak.incrementAndGet() >= FAILURE_STREAK)
+                        stop(FAILURE_STREAK + " items in a row failed after all retries, stopping; last: "
+                                + f.failure.kind().label + ": " + f.failure.reason());
+                }
+                case Fatal ignored -> throw new IllegalStateException();
+            }
+            synchronized (listener) {
+                long done = collected.get() + failures.size();
+                double seconds = (System.nanoTime() - start) / 1e9;
+                double rate = seconds > 0 ? done / seconds : 0;
+                listener.progress(collected.get(), todo, failures.size(), retries.get(), rate,
+                        rate > 0 ? (todo - done) / rate : Double.NaN);
+            }
+        }
+
+        /** Asks for one item until it is answered, fails for good, or the run must stop. */
+        Result attempt(WorkItem item, boolean preflight) throws InterruptedException {
+            int malformed = 0;
+            for (int attempt = 1; ; attempt++) {
+                ChatClient.Outcome o = client.ask(item.question().text());
+                if (o instanceof ChatClient.Answer a) return new Success(a);
+                if (fatal.get() != null) return new Fatal(fatal.get());
+                ChatClient.Failure f = (ChatClient.Failure) o;
+                switch (f.kind()) {
+                    case NOT_COMPATIBLE -> {
+                        return new Fatal(client.uri() + " answered " + f.reason()
+                                + ": is --endpoint the base URL of an OpenAI-compatible API (e.g. http://localhost:8000/v1), and --llm a model it serves?");
+                    }
+                    case AUTH -> {
+                        return new Fatal(client.uri() + " refused the request: " + f.reason()
+                                + " (check the API key: --api-key-env names the environment variable holding it)");
+                    }
+                    case UNREACHABLE -> {
+                        if (preflight) return new Fatal("cannot reach " + client.uri() + ": " + f.reason()
+                                + " (is the server running? check --endpoint)");
+                    }
+                    case MALFORMED -> {
+                        if (preflight && ++malformed >= PREFLIGHT_MALFORMED)
+                            return new Fatal(client.uri() + " does not answer like an OpenAI chat-completions endpoint: "
+                                    + malformed + " of its responses were not chat completions (last: " + f.reason() + ")");
+                    }
+                    default -> {
+                    }
+                }
+                if (!f.kind().retryable || attempt >= options.retry().maxAttempts()) {
+                    if (preflight && f.kind() != ChatClient.Kind.REJECTED)
+                        return new Fatal("the first request to " + client.uri() + " failed " + attempt + " times; last: "
+                                + f.kind().label + ": " + f.reason());
+                    return new Failed(f, attempt);
+                }
+                // Once the run stops, an unfinished item is not a failure of its own: it is simply not done.
+                if (fatal.get() != null) return new Fatal(fatal.get());
+                retries.incrementAndGet();
+                if (stopped.await(options.retry().delay(attempt, f.retryAfter(), ThreadLocalRandom.current()).toNanos(), TimeUnit.NANOSECONDS))
+                    return new Fatal(fatal.get());
+            }
+        }
+
+        String line(WorkItem item, ChatClient.Answer a) {
+            JsonObject o = new JsonObject();
+            Question q = item.question();
+            o.addProperty("question_id", q.id());
+            o.addProperty("question", q.text());
+            o.addProperty("answer", a.content());
+            o.addProperty("model", model);
+            o.addProperty("lang", q.lang());
+            o.addProperty("sample", item.sample());
+            o.addProperty("finish_reason", a.finishReason());
+            o.add("usage", a.usage());
+            o.addProperty("timestamp", Instant.now().toString());
+            o.addProperty("question_group", q.group());
+            return GSON.toJson(o);
+        }
+    }
+
+    private sealed interface Result permits Success, Failed, Fatal {
+    }
+
+    private record Success(ChatClient.Answer answer) implements Result {
+    }
+
+    private record Failed(ChatClient.Failure failure, int attempts) implements Result {
+    }
+
+    private record Fatal(String message) implements Result {
+    }
+
+    private static void writeFailures(Path output, List<Failure> failures) {
+        Path file = failuresFile(output);
+        try {
+            if (failures.isEmpty()) {
+                Files.deleteIfExists(file);
+                return;
+            }
+            StringBuilder sb = new StringBuilder();
+            List<Failure> copy;
+            synchronized (failures) {
+                copy = new ArrayList<>(failures);
+            }
+            for (Failure f : copy) {
+                JsonObject o = new JsonObject();
+                o.addProperty("question_id", f.key().questionId());
+                o.addProperty("lang", f.key().lang());
+                o.addProperty("sample", f.key().sample());
+                o.addProperty("model", f.key().model());
+                o.addProperty("attempts", f.attempts());
+                o.addProperty("kind", f.kind().name().toLowerCase(java.util.Locale.ROOT));
+                o.addProperty("reason", f.reason());
+                sb.append(GSON.toJson(o)).append('\n');
+            }
+            Files.writeString(file, sb, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(file + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,212 @@
+package dev.univar.collect;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import dev.univar.data.InputException;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * The output of {@code collect}: one JSON object per line, append-only. Opening it reads what is there, so a rerun
+ * skips it, and repairs what an interrupted run can leave: a last line cut short (by {@code kill -9} mid-write or a
+ * crash before the page cache reached the disk) is cut off, and its answer is asked again. A bad line anywhere else
+ * is not something a crash makes, so it is an error naming the file and line rather than silently dropped.
+ * An exclusive lock keeps a second run from writing the same file at the same time.
+ */
+public final class CorpusFile implements AutoCloseable {
+    /** Lines between fsyncs: each line reaches the OS at once (a killed process loses nothing written); an fsync now
+     *  and then bounds what a power loss can take. */
+    private static final int SYNC_EVERY_LINES = 256;
+    private static final long SYNC_EVERY_NANOS = 2_000_000_000L;
+
+    private final Path file;
+    private final FileChannel channel;
+    private final FileLock lock;
+    private final Set<WorkItem.Key> done = new HashSet<>();
+    private long validLines;
+    private boolean repaired;
+    private int unsynced;
+    private long lastSync = System.nanoTime();
+
+    private CorpusFile(Path file) throws IOException {
+        this.file = file;
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) Files.createDirectories(parent);
+        this.channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileLock l;
+        try {
+            l = channel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            l = null;
+        }
+        if (l == null) {
+            channel.close();
+            throw new InputException(file, 0, "another univar collect is writing this file");
+        }
+        this.lock = l;
+    }
+
+    /** Opens (creating) {@code file}, reading and repairing what it holds. */
+    public static CorpusFile open(Path file) {
+        CorpusFile c;
+        try {
+            c = new CorpusFile(file);
+        } catch (IOException e) {
+            throw new InputException(file, 0, "cannot open for writing: " + e.getMessage(), e);
+        }
+        try {
+            c.scan();
+        } catch (RuntimeException | IOException e) {
+            c.close();
+            if (e instanceof IOException io) throw new InputException(file, 0, "cannot read: " + io.getMessage(), io);
+            throw (RuntimeException) e;
+        }
+        return c;
+    }
+
+    /** What the file held when opened (and what was appended since). */
+    public Set<WorkItem.Key> done() {
+        return done;
+    }
+
+    public long validLines() {
+        return validLines;
+    }
+
+    /** Whether opening cut off a broken last line. */
+    public boolean repaired() {
+        return repaired;
+    }
+
+    private void scan() throws IOException {
+        long size = channel.size();
+        ByteBuffer buf = ByteBuffer.allocate(1 << 16);
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        long pos = 0, lineStart = 0, lineNo = 0;
+        // The previous complete line's problem, held back until we know whether it was the last line.
+        String pendingProblem = null;
+        long pendingStart = 0, pendingNo = 0;
+        channel.position(0);
+        while (pos < size) {
+            buf.clear();
+            int n = channel.read(buf);
+            if (n < 0) break;
+            for (int i = 0; i < n; i++) {
+                byte b = buf.get(i);
+                if (b != '\n') {
+                    line.write(b);
+                    continue;
+                }
+                lineNo++;
+                if (pendingProblem != null) throw new InputException(file, pendingNo, pendingProblem);
+                String problem = accept(line.toByteArray());
+                if (problem != null) {
+                    pendingProblem = problem;
+                    pendingStart = lineStart;
+                    pendingNo = lineNo;
+                }
+                line.reset();
+                lineStart = pos + i + 1;
+            }
+            pos += n;
+        }
+        if (line.size() > 0) {
+            // No newline at the end: a write cut short, unless the line happens to be complete.
+            if (pendingProblem != null) throw new InputException(file, pendingNo, pendingProblem);
+            if (accept(line.toByteArray()) == null) {
+                writeFully(ByteBuffer.wrap(new byte[]{'\n'}), size);
+                size++;
+            } else {
+                truncate(lineStart);
+                size = lineStart;
+            }
+        } else if (pendingProblem != null) {
+            truncate(pendingStart);
+            size = pendingStart;
+        }
+        channel.position(size);
+    }
+
+    private void truncate(long at) throws IOException {
+        channel.truncate(at);
+        channel.force(true);
+        repaired = true;
+    }
+
+    /** Adds a line's key to {@link #done}; returns what is wrong with it, or null. Blank lines are tolerated. */
+    private String accept(byte[] bytes) {
+        String text = new String(bytes, StandardCharsets.UTF_8);
+        if (text.isBlank()) return null;
+        JsonElement e;
+        try {
+            e = JsonParser.parseString(text);
+        } catch (JsonParseException ex) {
+            return "malformed JSON (not a line univar collect wrote)";
+        }
+        if (!e.isJsonObject()) return "expected a JSON object";
+        JsonObject o = e.getAsJsonObject();
+        for (String f : new String[]{"model", "question_id", "lang", "answer"}) {
+            JsonElement v = o.get(f);
+            if (v == null || !v.isJsonPrimitive() || !v.getAsJsonPrimitive().isString())
+                return "no string field '" + f + "' (not a line univar collect wrote)";
+        }
+        JsonElement s = o.get("sample");
+        if (s == null || !s.isJsonPrimitive() || !s.getAsJsonPrimitive().isNumber())
+            return "no number field 'sample' (not a line univar collect wrote)";
+        done.add(new WorkItem.Key(o.get("model").getAsString(), o.get("question_id").getAsString(),
+                o.get("lang").getAsString(), s.getAsInt()));
+        validLines++;
+        return null;
+    }
+
+    /** Appends one line in a single write, so concurrent answers never interleave and a kill cuts at most one line. */
+    public synchronized void append(WorkItem.Key key, String json) {
+        byte[] bytes = (json + "\n").getBytes(StandardCharsets.UTF_8);
+        try {
+            ByteBuffer b = ByteBuffer.wrap(bytes);
+            while (b.hasRemaining()) channel.write(b);
+            done.add(key);
+            validLines++;
+            if (++unsynced >= SYNC_EVERY_LINES || System.nanoTime() - lastSync > SYNC_EVERY_NANOS) sync();
+        } catch (IOException e) {
+            throw new UncheckedIOException(file + ": write failed: " + e.getMessage(), e);
+        }
+    }
+
+    private void writeFully(ByteBuffer b, long at) throws IOException {
+        while (b.hasRemaining()) at += channel.write(b, at);
+    }
+
+    private void sync() throws IOException {
+        channel.force(false);
+        unsynced = 0;
+        lastSync = System.nanoTime();
+    }
+
+    @Override
+    public synchronized void close() {
+        try {
+            if (channel.isOpen()) {
+                if (unsynced > 0) sync();
+                if (lock.isValid()) lock.release();
+                channel.close();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(file + ": " + e.getMessage(), e);
+        }
+    }
+}
