@@ -10,7 +10,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -186,7 +186,7 @@ public final class SentencePieceTokenizer implements Tokenizer, AutoCloseable {
             else if (id < 0 || id >= vocabSize)
                 throw new IllegalArgumentException("id " + id + " is outside the vocabulary [0, " + vocabSize + ")");
         }
-        return sp.decodeIds(java.util.Arrays.copyOf(spIds, n));
+        return sp.decodeIds(Arrays.copyOf(spIds, n));
     }
 
     /** HF's XLMRobertaTokenizer: {@code spm_id + fairseq_offset if spm_id else unk_token_id}. */
@@ -282,12 +282,5 @@ public final class SentencePieceTokenizer implements Tokenizer, AutoCloseable {
     @Override
     public String toString() {
         return "SentencePieceTokenizer[" + (fairseq ? "fairseq, " : "") + sp + "]";
-    }
-
-    /** Utility for callers that batch: {@link #tokenIds} of each text. */
-    public List<int[]> tokenIds(List<String> texts) {
-        List<int[]> out = new ArrayList<>(texts.size());
-        for (String t : texts) out.add(tokenIds(t));
-        return out;
     }
 }
