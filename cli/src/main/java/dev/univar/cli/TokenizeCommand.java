@@ -1,9 +1,12 @@
 package dev.univar.cli;
 
+import dev.univar.bindings.NativeLibraries;
 import dev.univar.data.TextSource;
 import dev.univar.io.ModelStore;
+import dev.univar.text.SentencePieceTokenizer;
 import dev.univar.text.Tokenizer;
 import dev.univar.text.WordPieceTokenizer;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -14,15 +17,25 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 @Command(name = "tokenize", mixinStandardHelpOptions = true,
-        description = {"Print one JSON array of token ids per input text, special tokens included.",
+        description = {"Print one JSON array of token ids per input text.",
+                "With --model: the model's ids, special tokens included ([CLS]/[SEP], or <s>/</s> for an XLM-R folder).",
+                "With --spm-model: exactly the ids `spm_encode --output_format=id` prints, no special tokens.",
                 "Input as for embed: .txt, .jsonl or .csv."})
 final class TokenizeCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--input", required = true, paramLabel = "FILE", description = "Texts to tokenise.")
     Path input;
 
-    @Option(names = "--model", defaultValue = "minilm", paramLabel = "minilm|DIR",
-            description = "Model whose tokenizer to use. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--model", paramLabel = "minilm|DIR",
+            description = "Model whose tokenizer to use: a BERT folder (tokenizer.json or vocab.txt) or an XLM-R "
+                    + "folder (sentencepiece.bpe.model). Default: minilm.")
     String model;
+
+    @Option(names = "--spm-model", paramLabel = "FILE.model",
+            description = "A SentencePiece model (e.g. from `univar tokenizer train` or spm_train) instead of --model.")
+    Path spmModel;
 
     @Option(names = "--text-field", defaultValue = "text", paramLabel = "NAME",
             description = "JSONL field or CSV column holding the text. Default: ${DEFAULT-VALUE}.")
@@ -34,24 +47,44 @@ final class TokenizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (model != null && spmModel != null)
+            throw new CommandLine.ParameterException(spec.commandLine(), "--model and --spm-model exclude each other");
         int max = maxLength == null ? Integer.MAX_VALUE : maxLength;
-        if (max < 2) throw new IllegalArgumentException("--max-length must be at least 2");
-        Tokenizer tokenizer = WordPieceTokenizer.fromModelDir(ModelStore.resolve(model, m -> System.err.println("univar: " + m)));
-        var out = new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), 1 << 16);
-        try (TextSource source = TextSource.open(input, textField)) {
-            StringBuilder line = new StringBuilder();
-            while (source.hasNext()) {
-                int[] ids = tokenizer.encode(source.next().text(), max).ids();
-                line.setLength(0);
-                line.append('[');
-                for (int i = 0; i < ids.length; i++) {
-                    if (i > 0) line.append(',');
-                    line.append(ids[i]);
+        if (max < (spmModel != null ? 1 : 2))
+            throw new IllegalArgumentException("--max-length must be at least " + (spmModel != null ? 1 : 2));
+        Tokenizer tokenizer = null;
+        try {
+            tokenizer = openTokenizer();
+            var out = new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), 1 << 16);
+            try (TextSource source = TextSource.open(input, textField)) {
+                StringBuilder line = new StringBuilder();
+                while (source.hasNext()) {
+                    int[] ids = tokenizer.encode(source.next().text(), max).ids();
+                    line.setLength(0);
+                    line.append('[');
+                    for (int i = 0; i < ids.length; i++) {
+                        if (i > 0) line.append(',');
+                        line.append(ids[i]);
+                    }
+                    out.append(line).append(']').append('\n');
                 }
-                out.append(line).append(']').append('\n');
             }
+            out.flush();
+        } catch (NativeLibraries.UnavailableException e) {
+            spec.commandLine().getErr().println("univar tokenize: error: " + e.getMessage());
+            return 1;
+        } finally {
+            // SentencePiece holds a native model; WordPiece is plain Java.
+            if (tokenizer instanceof SentencePieceTokenizer sp) sp.close();
         }
-        out.flush();
         return 0;
+    }
+
+    private Tokenizer openTokenizer() throws java.io.IOException {
+        if (spmModel != null) return SentencePieceTokenizer.fromModelFile(spmModel);
+        Path dir = ModelStore.resolve(model == null ? "minilm" : model, m -> System.err.println("univar: " + m));
+        // An XLM-R folder carries tokenizer.json too, but of a Unigram model: its SentencePiece file decides.
+        if (SentencePieceTokenizer.isModelDir(dir)) return SentencePieceTokenizer.fromModelDir(dir);
+        return WordPieceTokenizer.fromModelDir(dir);
     }
 }

@@ -8,7 +8,7 @@ import java.util.List;
  *
  * <p>Implementations are immutable and safe to share between threads.
  */
-public sealed interface Tokenizer permits WordPieceTokenizer {
+public sealed interface Tokenizer permits WordPieceTokenizer, SentencePieceTokenizer {
 
     /**
      * Encodes one text with the special tokens of the model (e.g. {@code [CLS] ... [SEP]}), truncated so
