@@ -17,7 +17,7 @@ final class Errors implements CommandLine.IExecutionExceptionHandler {
             case IllegalArgumentException ia -> ia.getMessage();
             default -> e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
         };
-        cmd.getErr().println("univar " + cmd.getCommandName() + ": error: " + message);
+        cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": error: " + message);
         if ("1".equals(System.getenv("UNIVAR_DEBUG"))) e.printStackTrace(cmd.getErr());
         return 1;
     }
