@@ -74,8 +74,7 @@ final class TokenizeCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("univar tokenize: error: " + e.getMessage());
             return 1;
         } finally {
-            // SentencePiece holds a native model; WordPiece is plain Java.
-            if (tokenizer instanceof SentencePieceTokenizer sp) sp.close();
+            tokenizer.close();
         }
         return 0;
     }
@@ -83,8 +82,6 @@ final class TokenizeCommand implements Callable<Integer> {
     private Tokenizer openTokenizer() throws java.io.IOException {
         if (spmModel != null) return SentencePieceTokenizer.fromModelFile(spmModel);
         Path dir = ModelStore.resolve(model == null ? "minilm" : model, m -> System.err.println("univar: " + m));
-        // An XLM-R folder carries tokenizer.json too, but of a Unigram model: its SentencePiece file decides.
-        if (SentencePieceTokenizer.isModelDir(dir)) return SentencePieceTokenizer.fromModelDir(dir);
-        return WordPieceTokenizer.fromModelDir(dir);
+        return Tokenizer.forModelDir(dir);
     }
 }

@@ -6,7 +6,6 @@ import dev.univar.tensor.Backend;
 import dev.univar.text.Batch;
 import dev.univar.text.Encoding;
 import dev.univar.text.Tokenizer;
-import dev.univar.text.WordPieceTokenizer;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,7 +14,8 @@ import java.util.List;
 
 /**
  * A sentence-embedding model loaded from a Hugging Face BERT folder ({@code config.json}, {@code model.safetensors},
- * {@code tokenizer.json} or {@code vocab.txt}): its tokenizer and an encoder on the given backend.
+ * and {@code tokenizer.json}, {@code vocab.txt} or a SentencePiece {@code sentencepiece.bpe.model}): its tokenizer
+ * and an encoder on the given backend.
  */
 public final class EmbeddingModel implements AutoCloseable {
     private final Path dir;
@@ -38,11 +38,18 @@ public final class EmbeddingModel implements AutoCloseable {
             if (!Files.isRegularFile(dir.resolve(required)))
                 throw new IOException(dir + ": not a model folder: " + required + " is missing");
         }
-        Tokenizer tokenizer = WordPieceTokenizer.fromModelDir(dir);
-        BertWeights.Loaded loaded = BertWeights.open(dir);
+        Tokenizer tokenizer = Tokenizer.forModelDir(dir);
+        BertWeights.Loaded loaded;
+        try {
+            loaded = BertWeights.open(dir);
+        } catch (IOException | RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
         BertConfig config = loaded.config();
         if (tokenizer.vocabSize() > config.vocabSize()) {
             loaded.close();
+            tokenizer.close();
             throw new IOException(dir + ": the tokenizer has " + tokenizer.vocabSize()
                     + " tokens but the model only " + config.vocabSize() + " embeddings");
         }
@@ -84,5 +91,6 @@ public final class EmbeddingModel implements AutoCloseable {
         encoder.close();
         encoder.backend().close();
         weights.close();
+        tokenizer.close();
     }
 }

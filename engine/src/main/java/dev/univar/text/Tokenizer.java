@@ -8,7 +8,7 @@ import java.util.List;
  *
  * <p>Implementations are immutable and safe to share between threads.
  */
-public sealed interface Tokenizer permits WordPieceTokenizer, SentencePieceTokenizer {
+public sealed interface Tokenizer extends AutoCloseable permits WordPieceTokenizer, SentencePieceTokenizer {
 
     /**
      * Encodes one text with the special tokens of the model (e.g. {@code [CLS] ... [SEP]}), truncated so
@@ -49,4 +49,19 @@ public sealed interface Tokenizer permits WordPieceTokenizer, SentencePieceToken
 
     /** The token string of an id (for diagnostics); {@code null} for an id outside the vocabulary. */
     String token(int id);
+
+    /**
+     * The tokenizer of a model folder: its SentencePiece model when it has one ({@code sentencepiece.bpe.model},
+     * the fairseq / XLM-R convention; such a folder may carry a tokenizer.json of a Unigram model too, which
+     * univar does not read), else WordPiece from {@code tokenizer.json} or {@code vocab.txt}.
+     */
+    static Tokenizer forModelDir(java.nio.file.Path dir) {
+        if (SentencePieceTokenizer.isModelDir(dir)) return SentencePieceTokenizer.fromModelDir(dir);
+        return WordPieceTokenizer.fromModelDir(dir);
+    }
+
+    /** Releases native memory where the tokenizer holds some (SentencePiece); a no-op otherwise. */
+    @Override
+    default void close() {
+    }
 }
