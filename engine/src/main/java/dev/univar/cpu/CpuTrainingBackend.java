@@ -1,0 +1,508 @@
+package dev.univar.cpu;
+
+import dev.univar.tensor.Tensor;
+import dev.univar.tensor.TrainingBackend;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * The Vector API {@link TrainingBackend}. The dense parts of the backward reuse {@link CpuBackend#matmul}: the
+ * weight gradient {@code dOutᵀ · x} transposes {@code dOut} into scratch first (the GEMM has no transposed-A
+ * form). Row-wise and element-wise operations are vectorised here and split across a pool of its own (the
+ * inference backend's pool is private to it); the two pools take turns, never run at once.
+ *
+ * <p>Vector code stays inside the method that uses it (no FloatVector crosses a call C2 might not inline,
+ * which would box it), and per-thread partial sums go through arrays.
+ */
+public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int VL = S.length();
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final long PARALLEL_MIN_ELEMENTS = 1 << 15;
+    /** Floats of GELU computed at a time into a thread's scratch by {@link #geluBackward}. */
+    private static final int GELU_CHUNK = 2048;
+
+    private final ThreadPool pool;
+    private final AttentionTraining attention;
+    /** Per thread: row accumulators of layerNormBackward ({@code 2 * dim}), partial sums of sumOfSquares. */
+    private final float[][] partial;
+    private final double[] partialSums;
+    private final MemorySegment[] geluScratch;
+    private final Arena scratchArena = Arena.ofShared();
+    /** Grown on demand: dOut transposed, and the product dOutᵀ · x before it is added to dW. */
+    private Arena gradArena;
+    private Tensor transposed, product;
+
+    public CpuTrainingBackend(int threads) {
+        super(threads);
+        pool = new ThreadPool(threads);
+        attention = new AttentionTraining(pool);
+        partial = new float[threads][0];
+        partialSums = new double[threads];
+        geluScratch = new MemorySegment[threads];
+        for (int i = 0; i < threads; i++) geluScratch[i] = scratchArena.allocate((long) GELU_CHUNK * Float.BYTES, 64);
+    }
+
+    /** One thread per available processor. */
+    public CpuTrainingBackend() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    @Override
+    public String name() {
+        return "cpu-train";
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+        synchronized (this) {
+            if (gradArena != null) gradArena.close();
+            gradArena = null;
+        }
+        scratchArena.close();
+        super.close();
+    }
+
+    private int parts(long count, long elementsPerItem) {
+        if (count * elementsPerItem < PARALLEL_MIN_ELEMENTS) return 1;
+        return (int) Math.min(pool.threads(), count);
+    }
+
+    /** Runs {@code body(part, from, to)} over [0, count) split into contiguous, nearly equal ranges. */
+    private int split(long count, long elementsPerItem, RangeBody body) {
+        int parts = parts(count, elementsPerItem);
+        pool.run(parts, p -> body.run(p, count * p / parts, count * (p + 1) / parts));
+        return parts;
+    }
+
+    @FunctionalInterface
+    private interface RangeBody {
+        void run(int part, long from, long to);
+    }
+
+    // ---------------------------------------------------------------- dense
+
+    @Override
+    public synchronized void matmulBackward(Tensor dOut, Tensor x, Tensor w, Tensor dX, Tensor dW, Tensor dBias,
+                                            int m, int n, int k) {
+        Args.nonNegative(m, n, k);
+        Args.fits("dOut", dOut, (long) m * n);
+        Args.fits("x", x, (long) m * k);
+        Args.fits("w", w, (long) n * k);
+        Args.fits("dW", dW, (long) n * k);
+        if (dX != null) Args.fits("dX", dX, (long) m * k);
+        if (dBias != null) Args.fits("dBias", dBias, n);
+        if (dX != null) matmul(dOut, w, false, null, dX, m, k, n); // [m,n] · [n,k]
+        if (m == 0) return;
+        ensureGradScratch((long) m * n, (long) n * k);
+        transpose(dOut.data(), transposed.data(), m, n);
+        matmul(transposed, x, false, null, product, n, k, m); // [n,m] · [m,k]
+        add(dW, product, dW, (long) n * k);
+        if (dBias != null) {
+            // Column sums of dOut are row sums of its transpose: contiguous, one reduction per row.
+            MemorySegment ts = transposed.data(), bs = dBias.data();
+            split(n, m, (part, from, to) -> {
+                for (long j = from; j < to; j++) {
+                    long base = j * m * Float.BYTES;
+                    FloatVector acc = FloatVector.zero(S);
+                    for (int i = 0; i < m; i += VL) {
+                        VectorMask<Float> mk = S.indexInRange(i, m);
+                        acc = acc.add(FloatVector.fromMemorySegment(S, ts, base + (long) i * Float.BYTES, ORDER, mk));
+                    }
+                    long off = j * Float.BYTES;
+                    bs.set(ValueLayout.JAVA_FLOAT, off, bs.get(ValueLayout.JAVA_FLOAT, off) + acc.reduceLanes(VectorOperators.ADD));
+                }
+            });
+        }
+    }
+
+    private void ensureGradScratch(long transposedSize, long productSize) {
+        if (transposed != null && transposed.size() >= transposedSize && product.size() >= productSize) return;
+        long t = Math.max(transposedSize, transposed == null ? 0 : transposed.size());
+        long p = Math.max(productSize, product == null ? 0 : product.size());
+        if (gradArena != null) gradArena.close();
+        gradArena = Arena.ofShared();
+        transposed = Tensor.allocate(gradArena, Math.toIntExact(t));
+        product = Tensor.allocate(gradArena, Math.toIntExact(p));
+    }
+
+    /** {@code dst[n, m] = src[m, n]ᵀ}, in square blocks so both sides stay in cache; row blocks across threads. */
+    private void transpose(MemorySegment src, MemorySegment dst, int m, int n) {
+        final int block = 32;
+        long rowBlocks = (m + block - 1) / block;
+        split(rowBlocks, (long) block * n, (part, from, to) -> {
+            for (long rb = from; rb < to; rb++) {
+                int i0 = (int) rb * block, i1 = Math.min(m, i0 + block);
+                for (int j0 = 0; j0 < n; j0 += block) {
+                    int j1 = Math.min(n, j0 + block);
+                    for (int i = i0; i < i1; i++)
+                        for (int j = j0; j < j1; j++)
+                            dst.setAtIndex(ValueLayout.JAVA_FLOAT, (long) j * m + i,
+                                    src.getAtIndex(ValueLayout.JAVA_FLOAT, (long) i * n + j));
+                }
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- layer norm
+
+    @Override
+    public void layerNormTrain(Tensor x, Tensor residual, Tensor gamma, Tensor beta, float eps, Tensor out,
+                               Tensor xhat, Tensor rstd, int rows, int dim) {
+        if (out.data().asOverlappingSlice(x.data()).isPresent() || residual != null && out.data().asOverlappingSlice(residual.data()).isPresent())
+            throw new IllegalArgumentException("layerNormTrain: out may not alias its inputs");
+        // The output from the inference kernel itself, so a training forward equals an inference forward; the
+        // statistics are recomputed (a cheap extra pass over a row that is still in cache).
+        layerNorm(x, residual, gamma, beta, eps, out, rows, dim);
+        long size = (long) rows * dim;
+        Args.fits("xhat", xhat, size);
+        Args.fits("rstd", rstd, rows);
+        MemorySegment xs = x.data(), rs = residual == null ? null : residual.data(), hs = xhat.data(), ss = rstd.data();
+        split(rows, dim, (part, from, to) -> {
+            for (long r = from; r < to; r++) {
+                long base = r * dim * Float.BYTES;
+                FloatVector acc = FloatVector.zero(S);
+                for (int i = 0; i < dim; i += VL) {
+                    VectorMask<Float> m = S.indexInRange(i, dim);
+                    long off = base + (long) i * Float.BYTES;
+                    FloatVector y = FloatVector.fromMemorySegment(S, xs, off, ORDER, m);
+                    if (rs != null) y = y.add(FloatVector.fromMemorySegment(S, rs, off, ORDER, m));
+                    acc = acc.add(y);
+                }
+                float mean = acc.reduceLanes(VectorOperators.ADD) / dim;
+                FloatVector sq = FloatVector.zero(S);
+                for (int i = 0; i < dim; i += VL) {
+                    VectorMask<Float> m = S.indexInRange(i, dim);
+                    long off = base + (long) i * Float.BYTES;
+                    FloatVector y = FloatVector.fromMemorySegment(S, xs, off, ORDER, m);
+                    if (rs != null) y = y.add(FloatVector.fromMemorySegment(S, rs, off, ORDER, m));
+                    FloatVector d = y.sub(mean, m);
+                    sq = d.fma(d, sq);
+                    d.intoMemorySegment(hs, off, ORDER, m); // y - mean for now, scaled below
+                }
+                float inv = (float) (1 / Math.sqrt((double) (sq.reduceLanes(VectorOperators.ADD) / dim) + eps));
+                ss.setAtIndex(ValueLayout.JAVA_FLOAT, r, inv);
+                for (int i = 0; i < dim; i += VL) {
+                    VectorMask<Float> m = S.indexInRange(i, dim);
+                    long off = base + (long) i * Float.BYTES;
+                    FloatVector.fromMemorySegment(S, hs, off, ORDER, m).mul(inv).intoMemorySegment(hs, off, ORDER, m);
+                }
+            }
+        });
+    }
+
+    @Override
+    public synchronized void layerNormBackward(Tensor dOut, Tensor xhat, Tensor rstd, Tensor gamma, Tensor dY,
+                                               Tensor dGamma, Tensor dBeta, int rows, int dim) {
+        Args.nonNegative(rows, dim);
+        long size = (long) rows * dim;
+        Args.fits("dOut", dOut, size);
+        Args.fits("xhat", xhat, size);
+        Args.fits("rstd", rstd, rows);
+        Args.fits("gamma", gamma, dim);
+        Args.fits("dY", dY, size);
+        Args.fits("dGamma", dGamma, dim);
+        Args.fits("dBeta", dBeta, dim);
+        int dimPad = Attention.roundUp(dim, VL);
+        for (int p = 0; p < partial.length; p++) {
+            if (partial[p].length < 2 * dimPad) partial[p] = new float[2 * dimPad];
+            java.util.Arrays.fill(partial[p], 0, 2 * dimPad, 0f);
+        }
+        MemorySegment ds = dOut.data(), hs = xhat.data(), ss = rstd.data(), gs = gamma.data(), ys = dY.data();
+        int parts = split(rows, dim, (part, from, to) -> {
+            float[] acc = partial[part]; // [0, dimPad): dGamma, [dimPad, 2 dimPad): dBeta
+            for (long r = from; r < to; r++) {
+                long base = r * dim * Float.BYTES;
+                FloatVector sumG = FloatVector.zero(S), sumGX = FloatVector.zero(S);
+                for (int i = 0; i < dim; i += VL) {
+                    VectorMask<Float> m = S.indexInRange(i, dim);
+                    long off = base + (long) i * Float.BYTES;
+                    FloatVector d = FloatVector.fromMemorySegment(S, ds, off, ORDER, m);
+                    FloatVector h = FloatVector.fromMemorySegment(S, hs, off, ORDER, m);
+                    FloatVector g = d.mul(FloatVector.fromMemorySegment(S, gs, (long) i * Float.BYTES, ORDER, m));
+                    sumG = sumG.add(g);
+                    sumGX = g.fma(h, sumGX);
+                    d.fma(h, FloatVector.fromArray(S, acc, i)).intoArray(acc, i);
+                    d.add(FloatVector.fromArray(S, acc, dimPad + i)).intoArray(acc, dimPad + i);
+                }
+                float meanG = sumG.reduceLanes(VectorOperators.ADD) / dim;
+                float meanGX = sumGX.reduceLanes(VectorOperators.ADD) / dim;
+                float inv = ss.getAtIndex(ValueLayout.JAVA_FLOAT, r);
+                for (int i = 0; i < dim; i += VL) {
+                    VectorMask<Float> m = S.indexInRange(i, dim);
+                    long off = base + (long) i * Float.BYTES;
+                    FloatVector d = FloatVector.fromMemorySegment(S, ds, off, ORDER, m);
+                    FloatVector h = FloatVector.fromMemorySegment(S, hs, off, ORDER, m);
+                    FloatVector g = d.mul(FloatVector.fromMemorySegment(S, gs, (long) i * Float.BYTES, ORDER, m));
+                    // rstd * (g - mean(g) - xhat * mean(g xhat))
+                    g.sub(meanG).sub(h.mul(meanGX)).mul(inv).intoMemorySegment(ys, off, ORDER, m);
+                }
+            }
+        });
+        for (int i = 0; i < dim; i++) {
+            float sg = 0, sb = 0;
+            for (int p = 0; p < parts; p++) {
+                sg += partial[p][i];
+                sb += partial[p][dimPad + i];
+            }
+            dGamma.set(i, dGamma.get(i) + sg);
+            dBeta.set(i, dBeta.get(i) + sb);
+        }
+    }
+
+    // ---------------------------------------------------------------- GELU
+
+    @Override
+    public void geluBackward(Tensor x, Tensor dOut, Tensor dX, long n) {
+        Args.nonNegative(n);
+        Args.fits("x", x, n);
+        Args.fits("dOut", dOut, n);
+        Args.fits("dX", dX, n);
+        MemorySegment xs = x.data(), ds = dOut.data(), os = dX.data();
+        long chunks = (n + GELU_CHUNK - 1) / GELU_CHUNK;
+        final float invSqrt2Pi = (float) (1 / Math.sqrt(2 * Math.PI));
+        split(chunks, GELU_CHUNK, (part, from, to) -> {
+            MemorySegment g = geluScratch[part];
+            for (long c = from; c < to; c++) {
+                long start = c * GELU_CHUNK, len = Math.min(GELU_CHUNK, n - start);
+                // gelu'(x) = Φ(x) + x φ(x), and Φ(x) = gelu(x) / x: the vectorised GELU gives Φ with its accuracy
+                // (relative, also in the negative tail) without a second erf implementation.
+                VecMath.gelu(xs.asSlice(start * Float.BYTES, len * Float.BYTES), g, 0, len);
+                for (long i = 0; i < len; i += VL) {
+                    VectorMask<Float> m = S.indexInRange(i, len);
+                    long off = (start + i) * Float.BYTES, goff = i * Float.BYTES;
+                    FloatVector v = FloatVector.fromMemorySegment(S, xs, off, ORDER, m);
+                    FloatVector y = FloatVector.fromMemorySegment(S, g, goff, ORDER, m);
+                    // Near 0, gelu(x)/x loses its digits: Φ(x) = 1/2 + x φ(0) + O(x³) there.
+                    VectorMask<Float> tiny = v.abs().lt(1e-3f);
+                    FloatVector cdf = y.div(v.blend(FloatVector.broadcast(S, 1f), tiny)).blend(v.fma(invSqrt2Pi, 0.5f), tiny);
+                    FloatVector pdf = v.mul(v).mul(-0.5f).lanewise(VectorOperators.EXP).mul(invSqrt2Pi);
+                    FloatVector d = FloatVector.fromMemorySegment(S, ds, off, ORDER, m);
+                    d.mul(v.fma(pdf, cdf)).intoMemorySegment(os, off, ORDER, m);
+                }
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- attention
+
+    @Override
+    public void attentionForwardTrain(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out, Tensor probs,
+                                      int batch, int seq, int heads, int headDim) {
+        Args.nonNegative(batch, seq, heads, headDim);
+        long size = (long) batch * seq * heads * headDim;
+        Args.fits("q", q, size);
+        Args.fits("k", k, size);
+        Args.fits("v", v, size);
+        Args.fits("out", out, size);
+        Args.fits("mask", mask, (long) batch * seq);
+        Args.fits("probs", probs, (long) batch * heads * seq * seq);
+        if (headDim == 0) return;
+        attention.forward(q.data(), k.data(), v.data(), mask.data(), out.data(), probs.data(), batch, seq, heads, headDim);
+    }
+
+    @Override
+    public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor probs, Tensor dOut, Tensor dQ,
+                                  Tensor dK, Tensor dV, int batch, int seq, int heads, int headDim) {
+        Args.nonNegative(batch, seq, heads, headDim);
+        long size = (long) batch * seq * heads * headDim;
+        Args.fits("q", q, size);
+        Args.fits("k", k, size);
+        Args.fits("v", v, size);
+        Args.fits("dOut", dOut, size);
+        Args.fits("dQ", dQ, size);
+        Args.fits("dK", dK, size);
+        Args.fits("dV", dV, size);
+        Args.fits("mask", mask, (long) batch * seq);
+        Args.fits("probs", probs, (long) batch * heads * seq * seq);
+        if (headDim == 0) return;
+        attention.backward(q.data(), k.data(), v.data(), mask.data(), probs.data(), dOut.data(), dQ.data(), dK.data(),
+                dV.data(), batch, seq, heads, headDim);
+    }
+
+    // ---------------------------------------------------------------- embeddings, pooling, normalisation
+
+    @Override
+    public void embeddingsBackward(int[] ids, int[] typeIds, Tensor dOut, Tensor dWord, Tensor dPosition,
+                                   Tensor dTokenType, int batch, int seq, int hidden) {
+        Args.nonNegative(batch, seq, hidden);
+        long tokens = (long) batch * seq;
+        Args.ids("ids", ids, tokens, (int) (dWord.size() / Math.max(1, hidden)));
+        if (typeIds != null) Args.ids("typeIds", typeIds, tokens, (int) (dTokenType.size() / Math.max(1, hidden)));
+        Args.fits("dOut", dOut, tokens * hidden);
+        Args.fits("dPosition", dPosition, (long) seq * hidden);
+        Args.fits("dTokenType", dTokenType, hidden);
+        MemorySegment os = dOut.data(), ws = dWord.data(), ps = dPosition.data(), ts = dTokenType.data();
+        long rowBytes = (long) hidden * Float.BYTES;
+        // Threads own disjoint column ranges (whole vectors), so scattering into a repeated id never races.
+        long columnVectors = (hidden + VL - 1) / VL;
+        split(columnVectors, tokens * VL, (part, from, to) -> {
+            int c0 = (int) from * VL, c1 = (int) Math.min(hidden, to * VL);
+            for (long tok = 0; tok < tokens; tok++) {
+                int t = (int) (tok % seq);
+                int type = typeIds == null ? 0 : typeIds[(int) tok];
+                long src = tok * rowBytes, w = ids[(int) tok] * rowBytes, p = t * rowBytes, ty = type * rowBytes;
+                for (int i = c0; i < c1; i += VL) {
+                    VectorMask<Float> m = S.indexInRange(i, c1);
+                    long d = (long) i * Float.BYTES;
+                    FloatVector g = FloatVector.fromMemorySegment(S, os, src + d, ORDER, m);
+                    g.add(FloatVector.fromMemorySegment(S, ws, w + d, ORDER, m)).intoMemorySegment(ws, w + d, ORDER, m);
+                    g.add(FloatVector.fromMemorySegment(S, ps, p + d, ORDER, m)).intoMemorySegment(ps, p + d, ORDER, m);
+                    g.add(FloatVector.fromMemorySegment(S, ts, ty + d, ORDER, m)).intoMemorySegment(ts, ty + d, ORDER, m);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void meanPoolBackward(Tensor dOut, Tensor mask, Tensor dX, int batch, int seq, int dim) {
+        Args.nonNegative(batch, seq, dim);
+        Args.fits("dOut", dOut, (long) batch * dim);
+        Args.fits("mask", mask, (long) batch * seq);
+        Args.fits("dX", dX, (long) batch * seq * dim);
+        MemorySegment os = dOut.data(), ms = mask.data(), xs = dX.data();
+        long rowBytes = (long) dim * Float.BYTES;
+        split(batch, (long) seq * dim, (part, from, to) -> {
+            for (long b = from; b < to; b++) {
+                float count = 0;
+                for (int t = 0; t < seq; t++) count += ms.getAtIndex(ValueLayout.JAVA_FLOAT, b * seq + t);
+                float inv = 1 / Math.max(count, 1e-9f);
+                for (int t = 0; t < seq; t++) {
+                    float w = ms.getAtIndex(ValueLayout.JAVA_FLOAT, b * seq + t) * inv;
+                    long dst = (b * seq + t) * rowBytes;
+                    for (int i = 0; i < dim; i += VL) {
+                        VectorMask<Float> m = S.indexInRange(i, dim);
+                        long d = (long) i * Float.BYTES;
+                        FloatVector.fromMemorySegment(S, os, b * rowBytes + d, ORDER, m).mul(w)
+                                .intoMemorySegment(xs, dst + d, ORDER, m);
+                    }
+                }
+            }
+        });
+    }
+
+    @Override
+    public void l2NormalizeBackward(Tensor x, Tensor dOut, Tensor dX, int rows, int dim) {
+        Args.nonNegative(rows, dim);
+        Args.fits("x", x, (long) rows * dim);
+        Args.fits("dOut", dOut, (long) rows * dim);
+        Args.fits("dX", dX, (long) rows * dim);
+        MemorySegment xs = x.data(), ds = dOut.data(), os = dX.data();
+        long rowBytes = (long) dim * Float.BYTES;
+        split(rows, dim, (part, from, to) -> {
+            for (long r = from; r < to; r++) {
+                long base = r * rowBytes;
+                FloatVector sq = FloatVector.zero(S), dot = FloatVector.zero(S);
+                for (int i = 0; i < dim; i += VL) {
+                    VectorMask<Float> m = S.indexInRange(i, dim);
+                    long off = base + (long) i * Float.BYTES;
+                    FloatVector v = FloatVector.fromMemorySegment(S, xs, off, ORDER, m);
+                    sq = v.fma(v, sq);
+                    dot = v.fma(FloatVector.fromMemorySegment(S, ds, off, ORDER, m), dot);
+                }
+                double norm = Math.sqrt(sq.reduceLanes(VectorOperators.ADD));
+                boolean clamped = norm <= 1e-12;
+                float inv = (float) (1 / Math.max(norm, 1e-12));
+                // dX = (dOut - y (y · dOut)) / n with y = x / n, i.e. dOut / n - x (x · dOut) / n³.
+                float c = clamped ? 0f : (float) (dot.reduceLanes(VectorOperators.ADD) / (norm * norm * norm));
+                for (int i = 0; i < dim; i += VL) {
+                    VectorMask<Float> m = S.indexInRange(i, dim);
+                    long off = base + (long) i * Float.BYTES;
+                    FloatVector v = FloatVector.fromMemorySegment(S, xs, off, ORDER, m);
+                    FloatVector.fromMemorySegment(S, ds, off, ORDER, m).mul(inv).sub(v.mul(c))
+                            .intoMemorySegment(os, off, ORDER, m);
+                }
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- optimizer
+
+    @Override
+    public void adamwStep(Tensor param, Tensor grad, Tensor m, Tensor v, long n, double lr, double beta1, double beta2,
+                          double eps, double weightDecay, long step) {
+        Args.nonNegative(n);
+        if (step < 1) throw new IllegalArgumentException("step counts from 1, got " + step);
+        Args.fits("param", param, n);
+        Args.fits("grad", grad, n);
+        Args.fits("m", m, n);
+        Args.fits("v", v, n);
+        MemorySegment ps = param.data(), gs = grad.data(), ms = m.data(), vs = v.data();
+        double bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
+        float decay = (float) (1 - lr * weightDecay), stepSize = (float) (lr / bc1);
+        float invSqrtBc2 = (float) (1 / Math.sqrt(bc2)), epsF = (float) eps;
+        float b1 = (float) beta1, b2 = (float) beta2, c1 = (float) (1 - beta1), c2 = (float) (1 - beta2);
+        long vectors = (n + VL - 1) / VL;
+        split(vectors, VL, (part, from, to) -> {
+            for (long vi = from; vi < to; vi++) {
+                long i = vi * VL, off = i * Float.BYTES;
+                VectorMask<Float> mk = S.indexInRange(i, n);
+                FloatVector g = FloatVector.fromMemorySegment(S, gs, off, ORDER, mk);
+                FloatVector mv = FloatVector.fromMemorySegment(S, ms, off, ORDER, mk).mul(b1).add(g.mul(c1));
+                FloatVector vv = FloatVector.fromMemorySegment(S, vs, off, ORDER, mk).mul(b2).add(g.mul(g).mul(c2));
+                mv.intoMemorySegment(ms, off, ORDER, mk);
+                vv.intoMemorySegment(vs, off, ORDER, mk);
+                FloatVector denom = vv.sqrt().mul(invSqrtBc2).add(epsF);
+                FloatVector p = FloatVector.fromMemorySegment(S, ps, off, ORDER, mk).mul(decay);
+                p.sub(mv.mul(stepSize).div(denom)).intoMemorySegment(ps, off, ORDER, mk);
+            }
+        });
+    }
+
+    @Override
+    public synchronized double sumOfSquares(Tensor t, long n) {
+        Args.nonNegative(n);
+        Args.fits("t", t, n);
+        MemorySegment ts = t.data();
+        final int block = 4096; // float partial sums over short blocks, double across them
+        long blocks = (n + block - 1) / block;
+        int parts = split(blocks, block, (part, from, to) -> {
+            double s = 0;
+            for (long bl = from; bl < to; bl++) {
+                long end = Math.min(n, (bl + 1) * block);
+                FloatVector acc = FloatVector.zero(S);
+                for (long i = bl * block; i < end; i += VL) {
+                    VectorMask<Float> m = S.indexInRange(i, end);
+                    FloatVector v = FloatVector.fromMemorySegment(S, ts, i * Float.BYTES, ORDER, m);
+                    acc = v.fma(v, acc);
+                }
+                s += acc.reduceLanes(VectorOperators.ADD);
+            }
+            partialSums[part] = s;
+        });
+        double total = 0;
+        for (int p = 0; p < parts; p++) total += partialSums[p];
+        return total;
+    }
+
+    @Override
+    public void scale(Tensor t, float factor, long n) {
+        Args.nonNegative(n);
+        Args.fits("t", t, n);
+        MemorySegment ts = t.data();
+        long vectors = (n + VL - 1) / VL;
+        split(vectors, VL, (part, from, to) -> {
+            for (long vi = from; vi < to; vi++) {
+                long i = vi * VL, off = i * Float.BYTES;
+                VectorMask<Float> m = S.indexInRange(i, n);
+                FloatVector.fromMemorySegment(S, ts, off, ORDER, m).mul(factor).intoMemorySegment(ts, off, ORDER, m);
+            }
+        });
+    }
+
+    @Override
+    public void zero(Tensor t, long n) {
+        Args.nonNegative(n);
+        Args.fits("t", t, n);
+        t.data().asSlice(0, n * Float.BYTES).fill((byte) 0);
+    }
+}
