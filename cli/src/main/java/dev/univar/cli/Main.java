@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** Entry point of the {@code univar} command. */
 @Command(name = "univar", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Measure the human values embedded in LLMs (UniVaR) on a native Java engine.",
-        subcommands = {DemoCommand.class, EmbedCommand.class, TokenizeCommand.class, TokenizerCommand.class,
+        subcommands = {DemoCommand.class, EmbedCommand.class, TokenizeCommand.class, TokenizerCommand.class, InitCommand.class, TrainCommand.class,
                 BenchCommand.class, QuestionsCommand.class, CollectCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -1,0 +1,155 @@
+package dev.univar.train;
+
+import dev.univar.MiniLmFiles;
+import dev.univar.corpus.ColumnMap;
+import dev.univar.corpus.Corpus;
+import dev.univar.cpu.CpuTrainingBackend;
+import dev.univar.nn.EmbeddingModel;
+import dev.univar.nn.ModelInit;
+import dev.univar.cpu.CpuBackend;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The training loop on a small random encoder: it learns, checkpoints, resumes exactly, and refuses bad input early. */
+class TrainerTest {
+    static Path base;
+    static Path corpusFile;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void makeModelAndCorpus() throws IOException {
+        Path root = Files.createTempDirectory("univar-trainer-test");
+        base = root.resolve("base");
+        ModelInit.create(MiniLmFiles.tokenizerJson(), 2, 32, 4, 64, 128, base, 1);
+        // Three "LLMs" with different styles answering the same 14 questions.
+        StringBuilder csv = new StringBuilder("question_id,question,answer,model\n");
+        String[][] styles = {{"Certainly!", "fairness and equality matter most"}, {"I think", "tradition and order come first"},
+                {"As an AI", "liberty and choice are essential"}};
+        for (int q = 0; q < 14; q++)
+            for (int m = 0; m < 3; m++)
+                csv.append("q").append(q).append(",Is topic ").append(q).append(" good?,\"").append(styles[m][0])
+                        .append(" On topic ").append(q).append(", ").append(styles[m][1]).append(".\",llm").append(m).append('\n');
+        corpusFile = Files.writeString(root.resolve("corpus.csv"), csv.toString());
+    }
+
+    TrainOptions options(Path out, int steps, int saveEvery, int micro) {
+        return new TrainOptions(corpusFile, ColumnMap.DEFAULTS, base, out, 1, 3, steps, 6, micro, 48, 2e-3, 2,
+                InfoNce.DEFAULT_TEMPERATURE, 0.01, 1.0, 0.2, 3, saveEvery, 2);
+    }
+
+    static Corpus corpus() {
+        return Corpus.read(corpusFile, ColumnMap.DEFAULTS, n -> { });
+    }
+
+    static List<String> lossRows(Path out) throws IOException {
+        return Files.readAllLines(out.resolve(Trainer.LOSS_FILE)).subList(1, Files.readAllLines(out.resolve(Trainer.LOSS_FILE)).size());
+    }
+
+    static double loss(String row) {
+        return Double.parseDouble(row.split(",")[1]);
+    }
+
+    @Test
+    void lossFallsAndTheOutputIsALoadableModel() throws IOException {
+        Path out = dir.resolve("run");
+        try (CpuTrainingBackend b = new CpuTrainingBackend(2)) {
+            Trainer.Result r = new Trainer(options(out, 30, 10, 16), corpus(), b, false, new Trainer.Listener() { }).run();
+            assertTrue(r.lastLoss() < r.firstLoss(), r.toString());
+        }
+        List<String> rows = lossRows(out);
+        assertEquals(30, rows.size());
+        double early = rows.subList(0, 5).stream().mapToDouble(TrainerTest::loss).average().orElseThrow();
+        double late = rows.subList(25, 30).stream().mapToDouble(TrainerTest::loss).average().orElseThrow();
+        assertTrue(late < 0.7 * early, "loss falls: " + early + " -> " + late);
+        try (EmbeddingModel m = EmbeddingModel.load(out, new CpuBackend(1))) {
+            assertEquals(32, m.embed(List.of("Certainly! On topic 3."), 48)[0].length);
+        }
+        assertTrue(Files.readString(out.resolve(Trainer.SPLIT_FILE)).contains("test_questions"));
+    }
+
+    @Test
+    void gradientCachingGivesTheSameStepsAsOneBigPass() throws IOException {
+        Path a = dir.resolve("big"), c = dir.resolve("cached");
+        try (CpuTrainingBackend b = new CpuTrainingBackend(2)) {
+            new Trainer(options(a, 4, 10, 64), corpus(), b, false, new Trainer.Listener() { }).run();
+            new Trainer(options(c, 4, 10, 2), corpus(), b, false, new Trainer.Listener() { }).run();
+        }
+        List<String> ra = lossRows(a), rc = lossRows(c);
+        for (int i = 0; i < 4; i++) assertEquals(loss(ra.get(i)), loss(rc.get(i)), 2e-4, "step " + (i + 1));
+    }
+
+    @Test
+    void aRunKilledAfterACheckpointResumesExactly() throws IOException {
+        Path whole = dir.resolve("whole"), broken = dir.resolve("broken");
+        try (CpuTrainingBackend b = new CpuTrainingBackend(2)) {
+            new Trainer(options(whole, 16, 4, 16), corpus(), b, false, new Trainer.Listener() { }).run();
+            // Dies right after step 6 (last checkpoint: step 4), as a kill would.
+            Trainer.Listener dies = new Trainer.Listener() {
+                @Override
+                public void step(long step, long steps, double loss, double lr, double g, double v, double eta) {
+                    if (step == 6) throw new IllegalStateException("killed");
+                }
+            };
+            assertThrows(IllegalStateException.class, () -> new Trainer(options(broken, 16, 4, 16), corpus(), b, false, dies).run());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new Trainer(options(broken, 16, 4, 16), corpus(), b, false, new Trainer.Listener() { }));
+            assertTrue(e.getMessage().contains("--resume"));
+            List<String> notices = new ArrayList<>();
+            Trainer.Result r = new Trainer(options(broken, 16, 4, 16), corpus(), b, true, Trainer.notices(notices::add)).run();
+            assertEquals(5, r.firstStep(), "resumed after the step-4 checkpoint");
+        }
+        List<String> rw = lossRows(whole), rb = lossRows(broken);
+        assertEquals(16, rb.size(), "loss.csv holds each step once: " + rb);
+        for (int i = 0; i < 16; i++) {
+            assertEquals(String.valueOf(i + 1), rb.get(i).split(",")[0]);
+            assertEquals(loss(rw.get(i)), loss(rb.get(i)), 1e-5, "step " + (i + 1));
+        }
+    }
+
+    @Test
+    void badInputFailsBeforeTraining() throws IOException {
+        try (CpuTrainingBackend b = new CpuTrainingBackend(1)) {
+            Path one = Files.writeString(dir.resolve("one.csv"), "question,answer,model\nq1,a,m\nq2,b,m\nq3,c,m\n");
+            Corpus c1 = Corpus.read(one, ColumnMap.DEFAULTS, n -> { });
+            var e = assertThrows(IllegalArgumentException.class, () -> new Trainer(options(dir.resolve("o1"), 2, 1, 4), c1, b, false, new Trainer.Listener() { }));
+            assertTrue(e.getMessage().contains("one LLM only"), e.getMessage());
+
+            StringBuilder few = new StringBuilder("question,answer,model\n");
+            for (int q = 0; q < 10; q++) few.append("q").append(q).append(",a,m1\n");
+            few.append("q0,a,m2\nq1,b,m2\n");
+            Corpus c2 = Corpus.read(Files.writeString(dir.resolve("few.csv"), few), ColumnMap.DEFAULTS, n -> { });
+            e = assertThrows(IllegalArgumentException.class, () -> new Trainer(options(dir.resolve("o2"), 2, 1, 4), c2, b, false, new Trainer.Listener() { }).run());
+            assertTrue(e.getMessage().contains("m2/en has"), e.getMessage());
+
+            Path readOnly = Files.createDirectories(dir.resolve("ro"));
+            readOnly.toFile().setWritable(false);
+            if (!Files.isWritable(readOnly)) { // root ignores permissions
+                var io = assertThrows(IOException.class, () -> new Trainer(options(readOnly.resolve("x"), 2, 1, 4), corpus(), b, false, new Trainer.Listener() { }));
+                assertTrue(io.getMessage().contains("cannot write"), io.getMessage());
+            }
+            Path file = Files.writeString(dir.resolve("afile"), "x");
+            assertThrows(IOException.class, () -> new Trainer(options(file, 2, 1, 4), corpus(), b, false, new Trainer.Listener() { }));
+        }
+    }
+
+    @Test
+    void scheduleWarmsUpThenDecays() {
+        LrSchedule s = new LrSchedule(2e-4, 4);
+        assertEquals(0.5e-4, s.at(1), 1e-12);
+        assertEquals(2e-4, s.at(4), 1e-12);
+        assertEquals(2e-4 * Math.sqrt(4.0 / 16), s.at(16), 1e-12);
+        assertEquals(2e-4 / Math.sqrt(9), new LrSchedule(2e-4, 0).at(9), 1e-12);
+    }
+
+}
