@@ -43,7 +43,7 @@ public final class LinearProbe {
         SplittableRandom r = new SplittableRandom(o.seed());
         double[] gW = new double[w.length], gB = new double[classes];
         int step = 0;
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             Tensor xt = Tensor.allocate(arena, bs, d), wt = Tensor.allocate(arena, classes, d),
                     bt = Tensor.allocate(arena, classes), logits = Tensor.allocate(arena, bs, classes);
             float[] row = new float[classes];
@@ -97,7 +97,7 @@ public final class LinearProbe {
     public float[][] logits(Backend backend, float[][] x) {
         float[][] out = new float[x.length][classes];
         if (x.length == 0) return out;
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             Tensor xt = Tensor.allocate(arena, x.length, dim), wt = Tensor.of(arena, w, classes, dim),
                     bt = Tensor.of(arena, b, classes), lt = Tensor.allocate(arena, x.length, classes);
             for (int i = 0; i < x.length; i++)
