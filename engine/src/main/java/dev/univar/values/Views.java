@@ -25,6 +25,14 @@ public final class Views {
     }
 
     public static List<View> build(Map<Key, List<QaPair>> byKey, int viewSize, long seed, String what) {
+        return build(byKey, viewSize, seed, what, false);
+    }
+
+    /**
+     * @param answersOnly a view holds the answers alone, one per line, instead of {@code Q: … A: …} lines: for
+     *                    corpora whose questions are long prompts that would use up the encoder's maximum length
+     */
+    public static List<View> build(Map<Key, List<QaPair>> byKey, int viewSize, long seed, String what, boolean answersOnly) {
         if (viewSize < 1) throw new IllegalArgumentException("--view-size must be at least 1, got " + viewSize);
         List<View> out = new ArrayList<>();
         int keyIndex = 0;
@@ -43,7 +51,9 @@ public final class Views {
                 List<Integer> part = idx.subList(from, from + viewSize);
                 LinkedHashSet<String> q = new LinkedHashSet<>();
                 for (int i : part) q.add(pool.get(i).questionId());
-                out.add(new View(e.getKey(), MultiViewSampler.view(pool, part), List.copyOf(q)));
+                String text = answersOnly ? String.join("\n", part.stream().map(i -> pool.get(i).answer()).toList())
+                        : MultiViewSampler.view(pool, part);
+                out.add(new View(e.getKey(), text, List.copyOf(q)));
             }
             keyIndex++;
         }
