@@ -7,6 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "univar", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Measure the human values embedded in LLMs (UniVaR) on a native Java engine.",
         subcommands = {DemoCommand.class, EmbedCommand.class, TokenizeCommand.class, BenchCommand.class,
+                EvalCommand.class, MapCommand.class, CompareCommand.class, ReportCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
