@@ -45,14 +45,28 @@ public final class CachedEmbedder {
 
     /** L2-normalised embeddings in input order; {@code progress} hears the number embedded so far. */
     public float[][] embed(List<String> texts, IntConsumer progress) throws IOException {
-        Path cached = cacheDir == null ? null : cacheDir.resolve("emb-" + key(texts) + ".f32");
+        // The cache is keyed by the set of distinct texts, not their order: eval, compare and report list the
+        // same answers in different orders and share one entry.
+        List<String> distinct = List.copyOf(new java.util.TreeSet<>(texts));
+        Path cached = cacheDir == null ? null : cacheDir.resolve("emb-" + key(distinct) + ".f32");
+        float[][] rows = null;
         if (cached != null && Files.isRegularFile(cached)) {
             float[][] m = read(cached);
-            if (m.length == texts.size()) {
-                progress.accept(texts.size());
-                return m;
-            }
+            if (m.length == distinct.size()) rows = m;
         }
+        if (rows == null) {
+            rows = embedSorted(distinct, done -> progress.accept((int) ((long) done * texts.size() / Math.max(1, distinct.size()))));
+            if (cached != null) write(cached, rows);
+        }
+        java.util.Map<String, Integer> index = new java.util.HashMap<>();
+        for (int i = 0; i < distinct.size(); i++) index.put(distinct.get(i), i);
+        float[][] out = new float[texts.size()][];
+        for (int i = 0; i < out.length; i++) out[i] = rows[index.get(texts.get(i))];
+        progress.accept(texts.size());
+        return out;
+    }
+
+    private float[][] embedSorted(List<String> texts, IntConsumer progress) {
         Encoding[] enc = new Encoding[texts.size()];
         for (int i = 0; i < enc.length; i++) enc[i] = model.tokenizer().encode(texts.get(i), maxLength);
         Integer[] order = new Integer[enc.length];
@@ -67,7 +81,6 @@ public final class CachedEmbedder {
             for (int j = 0; j < n; j++) rows[order[from + j]] = out[j];
             progress.accept(from + n);
         }
-        if (cached != null) write(cached, rows);
         return rows;
     }
 
