@@ -97,7 +97,7 @@ final class Charts {
     static byte[] heatmap(String ext, String title, List<String> labels, double[][] m) {
         int n = labels.size();
         int cell = Math.max(14, Math.min(56, 640 / Math.max(1, n)));
-        int labelW = 20 + 7 * labels.stream().mapToInt(String::length).max().orElse(4);
+        int labelW = 16 + (int) Math.ceil(6.2 * labels.stream().mapToInt(String::length).max().orElse(4));
         int left = labelW, top = 50 + labelW, width = left + n * cell + 140, height = top + n * cell + 30;
         Canvas c = Canvas.forExtension(ext, width, height);
         c.text(10, 30, title, 16, INK, Canvas.Anchor.START, true, 0);
