@@ -37,7 +37,19 @@ class EvalCommandTest {
         assertTrue(r.err().contains("removed chat-template residue from 100 answers (100× <|assistant|> line)"), r.err());
         assertTrue(r.out().contains("acc@1") && r.out().contains("minilm"), r.out());
         args[args.length - 1] = out2.toString();
-        assertEquals(0, run(args).exit());
+        Path cache = dev.univar.io.ModelStore.home().resolve("cache");
+        long entries;
+        try (var files = Files.list(cache)) {
+            entries = files.count();
+        }
+        r = run(args);
+        assertEquals(0, r.exit());
+        // The second run and a compare over the same answers (listed in another order) reuse the cached embeddings.
+        assertEquals(0, run("compare", "--corpus", corpus.toString(), "--columns", PCT_COLUMNS, "--max-length", "64",
+                "--view-text", "answer", "--permutations", "5", "--output", dir.resolve("d.csv").toString()).exit());
+        try (var files = Files.list(cache)) {
+            assertEquals(entries, files.count(), "no new cache entry");
+        }
         assertEquals(Files.readString(out1), Files.readString(out2), "same seed, same numbers");
 
         JsonObject json = JsonParser.parseString(Files.readString(out1)).getAsJsonObject();
@@ -73,6 +85,18 @@ class EvalCommandTest {
         assertEquals(3 * 5, json.get("n_test").getAsInt());
         assertEquals(3 * 20, json.get("n_train").getAsInt());
         assertFalse(json.getAsJsonArray("models").get(0).getAsJsonObject().has("probe"));
+    }
+
+    @Test
+    void labelsCanBeLlmAndLanguage() throws IOException {
+        Path out = dir.resolve("l.json");
+        Run r = run("eval", "--corpus", hostileCorpus(dir).toString(), "--max-length", "32", "--knn", "5",
+                "--label", "model-lang", "--output", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        JsonObject json = JsonParser.parseString(Files.readString(out)).getAsJsonObject();
+        assertTrue(strings(json.getAsJsonArray("keys")).contains("Tom & Jerry's \"LLM\"/en"), json.toString());
+        assertEquals(1.0, json.getAsJsonArray("models").get(0).getAsJsonObject().getAsJsonObject("knn").get("acc@1").getAsDouble(),
+                "three distinct stances are told apart");
     }
 
     @Test

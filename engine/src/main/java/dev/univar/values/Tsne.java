@@ -10,6 +10,7 @@ import java.util.stream.IntStream;
  * iterations, momentum 0.5 then 0.8, learning rate max(n / 48, 50), adaptive gains.
  */
 public final class Tsne {
+    /** {@code seed} is accepted for symmetry with UMAP; t-SNE here is deterministic without it (PCA initialisation). */
     public record Options(double perplexity, int iterations, long seed) {
         public static Options defaults(long seed) {
             return new Options(30, 1000, seed);
