@@ -8,7 +8,8 @@ source "$ROOT/scripts/jdk.sh"
 # Debian packages the tests use; installed only when missing (needs root or sudo).
 # libsentencepiece-dev: headers the build compiles the SentencePiece shim (native/sentencepiece) against;
 # sentencepiece: spm_encode, spm_train and spm_normalize, the reference the SentencePiece parity tests compare with.
-PACKAGES=(libsentencepiece-dev sentencepiece)
+# chromium: the headless browser the report test renders report.html in.
+PACKAGES=(libsentencepiece-dev sentencepiece chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -6,8 +6,10 @@ import picocli.CommandLine.Command;
 /** Entry point of the {@code univar} command. */
 @Command(name = "univar", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Measure the human values embedded in LLMs (UniVaR) on a native Java engine.",
-        subcommands = {DemoCommand.class, EmbedCommand.class, TokenizeCommand.class, TokenizerCommand.class, InitCommand.class, TrainCommand.class,
-                BenchCommand.class, QuestionsCommand.class, CollectCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, EmbedCommand.class, TokenizeCommand.class, TokenizerCommand.class,
+                InitCommand.class, TrainCommand.class, EvalCommand.class, MapCommand.class, CompareCommand.class,
+                ReportCommand.class, BenchCommand.class, QuestionsCommand.class, CollectCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -1,0 +1,202 @@
+package dev.univar.cli;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.univar.corpus.Corpus;
+import dev.univar.corpus.Key;
+import dev.univar.corpus.QuestionSplit;
+import dev.univar.cpu.CpuBackend;
+import dev.univar.values.Identification;
+import dev.univar.values.LinearProbe;
+import dev.univar.values.Metrics;
+import dev.univar.values.Views;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = {"Identify which LLM wrote each held-out answer (or view of answers) from its embedding,",
+                "by cosine k-NN and by a linear probe, on a question-level split (the paper's Table 1)."})
+final class EvalCommand implements Callable<Integer> {
+    @Mixin
+    CorpusOptions corpus;
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = "--baseline", paramLabel = "minilm|DIR", description = "Another model to evaluate alongside (repeatable).")
+    List<String> baselines = new ArrayList<>();
+
+    @Mixin
+    Settings settings;
+
+    @Option(names = "--output", required = true, paramLabel = "report.json", description = "Where to write the metrics as JSON.")
+    Path output;
+
+    /** The evaluation settings, shared with {@code report}. */
+    static final class Settings {
+        @Option(names = "--split", defaultValue = "question", paramLabel = "question",
+                description = "How train and test are split: whole questions. Default: ${DEFAULT-VALUE}.")
+        String split;
+
+        @Option(names = "--test-fraction", defaultValue = "0.2", paramLabel = "F", description = "Default: ${DEFAULT-VALUE}.")
+        double testFraction;
+
+        @Option(names = "--seed", defaultValue = "0", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
+        long seed;
+
+        @Option(names = "--knn", defaultValue = "50", paramLabel = "K", description = "Neighbours for k-NN. Default: ${DEFAULT-VALUE}.")
+        int knn;
+
+        @Option(names = "--probe",
+                description = "Also train a linear probe (softmax regression, Adam 2e-3, 20 epochs, batch 512, linear decay).")
+        boolean probe;
+
+        @Option(names = "--view-size", defaultValue = "1", paramLabel = "N",
+                description = "QA pairs per view (one key's answers joined). Default: ${DEFAULT-VALUE}.")
+        int viewSize;
+
+        @Option(names = "--label", defaultValue = "model", paramLabel = "model|model-lang",
+                description = "What is identified: the LLM, or the LLM in a language. Default: ${DEFAULT-VALUE}.")
+        String label;
+    }
+
+    /** One evaluated model's row. */
+    record Row(String name, Identification id) {
+    }
+
+    record Result(List<String> labels, List<Row> rows, int nTrain, int nTest, QuestionSplit split, Settings settings) {
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Outputs.requireExtension(output, "--output", "json");
+        Corpus c = corpus.load(System.err, "eval");
+        List<String> models = new ArrayList<>(List.of(modelOptions.model));
+        models.addAll(baselines);
+        Result r = evaluate(c, models, settings, corpus, modelOptions.threads(), System.err);
+        System.out.print(table(r));
+        Outputs.write(output, json(r));
+        System.err.println("univar eval: wrote " + output);
+        return 0;
+    }
+
+    static Result evaluate(Corpus c, List<String> models, Settings s, CorpusOptions co, int threads, PrintStream err) throws Exception {
+        if (!s.split.equals("question")) throw new IllegalArgumentException("--split: only 'question' is supported, got '" + s.split + "'");
+        if (!s.label.equals("model") && !s.label.equals("model-lang"))
+            throw new IllegalArgumentException("--label must be 'model' or 'model-lang', got '" + s.label + "'");
+        if (s.knn < 1) throw new IllegalArgumentException("--knn must be at least 1");
+        QuestionSplit split = QuestionSplit.of(c, s.testFraction, s.seed);
+        List<Views.View> train = Views.build(c.restrictTo(split.train()).byKey(), s.viewSize, s.seed, "training answers", co.answersOnly());
+        List<Views.View> test = Views.build(c.restrictTo(split.test()).byKey(), s.viewSize, s.seed + 1, "held-out answers", co.answersOnly());
+        TreeSet<String> labelSet = new TreeSet<>();
+        train.forEach(v -> labelSet.add(label(v.key(), s)));
+        test.forEach(v -> labelSet.add(label(v.key(), s)));
+        List<String> labels = List.copyOf(labelSet);
+        int[] yTrain = train.stream().mapToInt(v -> labels.indexOf(label(v.key(), s))).toArray();
+        int[] yTest = test.stream().mapToInt(v -> labels.indexOf(label(v.key(), s))).toArray();
+        err.printf(Locale.ROOT, "univar eval: %d training views (%d questions), %d test views (%d questions), %d labels%n",
+                train.size(), split.train().size(), test.size(), split.test().size(), labels.size());
+        List<String> texts = new ArrayList<>();
+        train.forEach(v -> texts.add(v.text()));
+        test.forEach(v -> texts.add(v.text()));
+        List<Row> rows = new ArrayList<>();
+        for (String model : models) {
+            float[][] all = Embeddings.embed(model, threads, co, texts, err, "eval");
+            float[][] xTrain = java.util.Arrays.copyOfRange(all, 0, train.size()), xTest = java.util.Arrays.copyOfRange(all, train.size(), all.length);
+            try (CpuBackend backend = new CpuBackend(threads)) {
+                rows.add(new Row(model, Identification.run(backend, xTrain, yTrain, xTest, yTest, labels.size(), s.knn,
+                        s.probe ? LinearProbe.Options.defaults(s.seed) : null)));
+            }
+        }
+        return new Result(labels, rows, train.size(), test.size(), split, s);
+    }
+
+    static String label(Key k, Settings s) {
+        return s.label.equals("model") ? k.model() : k.toString();
+    }
+
+    static String table(Result r) {
+        StringBuilder sb = new StringBuilder();
+        int w = Math.max(8, r.rows().stream().mapToInt(x -> x.name().length()).max().orElse(8));
+        String head = "  acc@1  acc@3  acc@5 acc@10  F1(w)";
+        sb.append(String.format(Locale.ROOT, "%-" + w + "s  %-36s%s%n", "", "k-NN", r.settings().probe ? "  linear probe" : ""));
+        sb.append(String.format(Locale.ROOT, "%-" + w + "s %s%s%n", "model", head, r.settings().probe ? "  " + head : ""));
+        for (Row row : r.rows()) {
+            sb.append(String.format(Locale.ROOT, "%-" + w + "s %s", row.name(), cells(row.id().knn())));
+            if (row.id().probe() != null) sb.append("  ").append(cells(row.id().probe()));
+            sb.append('\n');
+        }
+        sb.append(String.format(Locale.ROOT, "%d labels (chance acc@1 %.1f%%), %d training and %d test views of %d QA pair(s), question-level split%n",
+                r.labels().size(), 100.0 / r.labels().size(), r.nTrain(), r.nTest(), r.settings().viewSize));
+        return sb.toString();
+    }
+
+    private static String cells(Metrics m) {
+        return String.format(Locale.ROOT, " %6.2f %6.2f %6.2f %6.2f %6.2f", 100 * m.accuracy(1), 100 * m.accuracy(3),
+                100 * m.accuracy(5), 100 * m.accuracy(10), 100 * m.f1Weighted());
+    }
+
+    static String json(Result r) {
+        JsonObject root = new JsonObject();
+        JsonArray models = new JsonArray();
+        for (Row row : r.rows()) {
+            JsonObject m = new JsonObject();
+            m.addProperty("name", row.name());
+            m.add("knn", metrics(row.id().knn()));
+            if (row.id().probe() != null) m.add("probe", metrics(row.id().probe()));
+            JsonObject conf = new JsonObject();
+            conf.add("knn", matrix(row.id().knn().confusion()));
+            if (row.id().probe() != null) conf.add("probe", matrix(row.id().probe().confusion()));
+            m.add("confusion", conf);
+            models.add(m);
+        }
+        root.add("models", models);
+        root.add("keys", strings(r.labels()));
+        root.addProperty("label", r.settings().label);
+        root.addProperty("n_train", r.nTrain());
+        root.addProperty("n_test", r.nTest());
+        root.addProperty("view_size", r.settings().viewSize);
+        root.addProperty("knn_k", r.settings().knn);
+        root.addProperty("seed", r.settings().seed);
+        root.addProperty("test_fraction", r.settings().testFraction);
+        root.add("train_questions", strings(List.copyOf(r.split().train())));
+        root.add("test_questions", strings(List.copyOf(r.split().test())));
+        return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(root) + "\n";
+    }
+
+    private static JsonObject metrics(Metrics m) {
+        JsonObject o = new JsonObject();
+        for (int k : new int[]{1, 3, 5, 10}) o.addProperty("acc@" + k, m.accuracy(k));
+        o.addProperty("precision_weighted", m.precisionWeighted());
+        o.addProperty("recall_weighted", m.recallWeighted());
+        o.addProperty("f1_weighted", m.f1Weighted());
+        o.addProperty("f1_macro", m.f1Macro());
+        return o;
+    }
+
+    private static JsonArray matrix(int[][] m) {
+        JsonArray a = new JsonArray();
+        for (int[] row : m) {
+            JsonArray r = new JsonArray();
+            for (int v : row) r.add(v);
+            a.add(r);
+        }
+        return a;
+    }
+
+    private static JsonArray strings(List<String> s) {
+        JsonArray a = new JsonArray();
+        s.forEach(a::add);
+        return a;
+    }
+}

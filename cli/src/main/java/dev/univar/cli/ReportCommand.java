@@ -1,0 +1,156 @@
+package dev.univar.cli;
+
+import dev.univar.corpus.Corpus;
+import dev.univar.values.Metrics;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+@Command(name = "report", mixinStandardHelpOptions = true,
+        description = {"Evaluate, map and compare in one go, into one self-contained HTML file (figures inline as SVG,",
+                "nothing fetched from the network)."})
+final class ReportCommand implements Callable<Integer> {
+    @Mixin
+    CorpusOptions corpus;
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = "--baseline", paramLabel = "minilm|DIR", description = "Another model to evaluate alongside (repeatable).")
+    List<String> baselines = new ArrayList<>();
+
+    @Option(names = "--output", required = true, paramLabel = "report.html")
+    Path output;
+
+    @Option(names = "--seed", defaultValue = "0", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--test-fraction", defaultValue = "0.2", paramLabel = "F", description = "Default: ${DEFAULT-VALUE}.")
+    double testFraction;
+
+    @Option(names = "--knn", defaultValue = "50", paramLabel = "K", description = "Default: ${DEFAULT-VALUE}.")
+    int knn;
+
+    @Option(names = "--probe", description = "Also evaluate a linear probe.")
+    boolean probe;
+
+    @Option(names = "--label", defaultValue = "model", paramLabel = "model|model-lang", description = "Default: ${DEFAULT-VALUE}.")
+    String label;
+
+    @Option(names = "--eval-view-size", defaultValue = "1", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
+    int evalViewSize;
+
+    @Option(names = "--map-view-size", defaultValue = "5", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
+    int mapViewSize;
+
+    @Option(names = "--method", defaultValue = "umap", paramLabel = "umap|tsne|pca", description = "Default: ${DEFAULT-VALUE}.")
+    String method;
+
+    @Option(names = "--permutations", defaultValue = "200", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
+    int permutations;
+
+    @Override
+    public Integer call() throws Exception {
+        Outputs.requireExtension(output, "--output", "html", "htm");
+        Corpus c = corpus.load(System.err, "report");
+        int threads = modelOptions.threads();
+        EvalCommand.Settings es = new EvalCommand.Settings();
+        es.split = "question";
+        es.testFraction = testFraction;
+        es.seed = seed;
+        es.knn = knn;
+        es.probe = probe;
+        es.viewSize = evalViewSize;
+        es.label = label;
+        List<String> models = new ArrayList<>(List.of(modelOptions.model));
+        models.addAll(baselines);
+        EvalCommand.Result eval = EvalCommand.evaluate(c, models, es, corpus, threads, System.err);
+        MapCommand.Settings ms = new MapCommand.Settings();
+        ms.viewSize = mapViewSize;
+        ms.method = method;
+        ms.seed = seed;
+        MapCommand.Result map = MapCommand.layout(c, modelOptions.model, ms, corpus, threads, System.err);
+        CompareCommand.Settings cs = new CompareCommand.Settings();
+        cs.viewSize = evalViewSize;
+        cs.permutations = permutations;
+        cs.maxPerKey = 200;
+        cs.seed = seed;
+        CompareCommand.Result cmp = CompareCommand.compare(c, modelOptions.model, cs, corpus, threads, System.err);
+        System.out.print(EvalCommand.table(eval));
+        Outputs.write(output, html(c, eval, map, cmp));
+        System.err.println("univar report: wrote " + output);
+        return 0;
+    }
+
+    String html(Corpus c, EvalCommand.Result eval, MapCommand.Result map, CompareCommand.Result cmp) {
+        StringBuilder h = new StringBuilder();
+        h.append("""
+                <!DOCTYPE html>
+                <html lang="en"><head><meta charset="utf-8">
+                <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+                <title>UniVaR report</title>
+                <style>
+                body{font-family:sans-serif;margin:2em;color:#222;max-width:1200px}
+                table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
+                th{background:#eef}td.name{text-align:left}figure{margin:1em 0}svg{max-width:100%;height:auto}
+                </style></head><body>
+                <h1>UniVaR report</h1>
+                """);
+        h.append("<p>Corpus <code>").append(Outputs.xml(corpus.corpus.toString())).append("</code>: ")
+                .append(c.size()).append(" QA pairs, ").append(c.models().size()).append(" LLMs, ")
+                .append(c.keys().size()).append(" keys, ").append(c.questionIds().size()).append(" questions. Embedding model <code>")
+                .append(Outputs.xml(modelOptions.model)).append("</code>, maximum length ").append(corpus.maxLength).append(" tokens")
+                .append(corpus.noClean ? ", chat-template residue kept" : ", chat-template residue removed")
+                .append(corpus.answersOnly() ? "; views hold the answers alone" : "; views hold <code>Q: … A: …</code> lines").append(".</p>\n");
+        h.append("<h2>Identifying LLMs</h2>\n<p>").append(Outputs.xml(String.format(Locale.ROOT,
+                "%d labels (chance %.1f%%); %d training and %d test views of %d QA pair(s); question-level split (test fraction %.2f, seed %d); k-NN with k = %d.",
+                eval.labels().size(), 100.0 / eval.labels().size(), eval.nTrain(), eval.nTest(), evalViewSize, testFraction, seed, knn)))
+                .append("</p>\n<table><tr><th>model</th><th>method</th><th>acc@1</th><th>acc@3</th><th>acc@5</th><th>acc@10</th>"
+                        + "<th>precision (w)</th><th>recall (w)</th><th>F1 (w)</th><th>F1 (macro)</th></tr>\n");
+        for (EvalCommand.Row row : eval.rows()) {
+            appendRow(h, row.name(), "k-NN", row.id().knn());
+            if (row.id().probe() != null) appendRow(h, row.name(), "linear probe", row.id().probe());
+        }
+        h.append("</table>\n");
+        h.append("<h2>Value map</h2>\n<p>").append(Outputs.xml(String.format(Locale.ROOT,
+                "%s layout of %d views of %d QA pairs; trustworthiness (k = 10) %.4f.", map.method().toUpperCase(Locale.ROOT),
+                map.views().size(), mapViewSize, map.trustworthiness()))).append("</p>\n<figure>")
+                .append(new String(MapCommand.figure(map, "svg"), StandardCharsets.UTF_8)).append("</figure>\n");
+        h.append("<h2>Distances between keys</h2>\n<p>").append(Outputs.xml(String.format(Locale.ROOT,
+                "Energy distance between the keys' embedding distributions, keys ordered by average-linkage clustering; "
+                        + "the table adds centroid cosine distance and MMD² (RBF kernel, median bandwidth); p-values from %d permutations.",
+                cmp.permutations()))).append("</p>\n<figure>")
+                .append(new String(CompareCommand.figure(cmp, "svg"), StandardCharsets.UTF_8)).append("</figure>\n");
+        h.append("<table><tr><th>key</th><th>key</th><th>centroid cosine distance</th><th>MMD²</th><th>p</th><th>energy distance</th><th>p</th></tr>\n");
+        int n = cmp.keys().size();
+        for (int a = 0; a < n; a++)
+            for (int b = a + 1; b < n; b++)
+                h.append("<tr><td class=\"name\">").append(Outputs.xml(cmp.keys().get(a).toString())).append("</td><td class=\"name\">")
+                        .append(Outputs.xml(cmp.keys().get(b).toString())).append("</td>")
+                        .append(td(cmp.centroidCosine()[a][b])).append(td(cmp.mmd2()[a][b])).append(td(cmp.mmdP()[a][b]))
+                        .append(td(cmp.energy()[a][b])).append(td(cmp.energyP()[a][b])).append("</tr>\n");
+        h.append("</table>\n</body></html>\n");
+        return h.toString();
+    }
+
+    private static void appendRow(StringBuilder h, String model, String method, Metrics m) {
+        h.append("<tr><td class=\"name\">").append(Outputs.xml(model)).append("</td><td class=\"name\">").append(method).append("</td>");
+        for (int k : new int[]{1, 3, 5, 10}) h.append(pct(m.accuracy(k)));
+        h.append(pct(m.precisionWeighted())).append(pct(m.recallWeighted())).append(pct(m.f1Weighted())).append(pct(m.f1Macro())).append("</tr>\n");
+    }
+
+    private static String pct(double v) {
+        return String.format(Locale.ROOT, "<td>%.2f</td>", 100 * v);
+    }
+
+    private static String td(double v) {
+        return "<td>" + Charts.format(v) + "</td>";
+    }
+}
