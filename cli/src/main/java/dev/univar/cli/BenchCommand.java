@@ -19,12 +19,14 @@ import java.util.concurrent.Callable;
         description = {"Benchmark the engine on this machine: warm-up, then repeated runs; medians.",
                 "  gemm:    C[m,n] = A[m,k]·B[n,k]ᵀ on random data, GFLOP/s",
                 "  encoder: the model's forward pass and pooling on a random batch, sequences/s",
+                "  train:   a training step's forward (saving activations) and backward, sequences/s and GFLOP/s",
+                "           (counted as 3 × the forward's FLOP), beside the forward alone",
                 "Without --threads, a row per thread count from 1 to the number of cores; the last line is the",
                 "largest thread count."})
 final class BenchCommand implements Callable<Integer> {
-    enum What { gemm, encoder }
+    enum What { gemm, encoder, train }
 
-    @Parameters(index = "0", paramLabel = "gemm|encoder", description = "What to benchmark.")
+    @Parameters(index = "0", paramLabel = "gemm|encoder|train", description = "What to benchmark.")
     What what;
 
     @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu", description = "Backend. Default: ${DEFAULT-VALUE}.")
@@ -76,6 +78,29 @@ final class BenchCommand implements Callable<Integer> {
                     Bench.Timing r = Bench.gemm(b, m, n, k, repeat, warmup);
                     out.printf(Locale.ROOT, "%-8d %10.3f %10.3f %12.1f%n", t, r.median() * 1e3, r.min() * 1e3, flops / r.median() / 1e9);
                     last = String.format(Locale.ROOT, "gemm %dx%dx%d threads=%d: %.1f GFLOP/s", m, n, k, t, flops / r.median() / 1e9);
+                }
+            }
+        } else if (what == What.train) {
+            var dir = ModelStore.resolve(model, msg -> System.err.println("univar: " + msg));
+            out.printf(Locale.ROOT, "%-8s %12s %12s %14s %14s %8s%n", "threads", "fwd ms", "fwd+bwd ms", "fwd GFLOP/s", "train GFLOP/s", "ratio");
+            for (int t : threadCounts) {
+                try (var backend = new dev.univar.cpu.CpuTrainingBackend(t);
+                     var loaded = dev.univar.io.BertWeights.open(dir);
+                     var arena = java.lang.foreign.Arena.ofShared()) {
+                    var config = loaded.config();
+                    if (seq > config.maxPositionEmbeddings()) throw new IllegalArgumentException("--seq-len exceeds the model's positions");
+                    var weights = dev.univar.nn.BertParameters.copyOf(loaded.weights(), arena);
+                    try (var encoder = new dev.univar.nn.BertEncoder(config, weights, backend);
+                         var graph = new dev.univar.nn.BertTrainingGraph(config, weights, backend);
+                         var grads = new dev.univar.nn.BertGradients(config)) {
+                        double flops = Bench.encoderFlops(config, batch, seq);
+                        Bench.Timing f = Bench.encoder(encoder, batch, seq, repeat, warmup);
+                        Bench.Timing r = Bench.trainStep(graph, grads, backend, batch, seq, repeat, warmup);
+                        double fg = flops / f.median() / 1e9, tg = 3 * flops / r.median() / 1e9;
+                        out.printf(Locale.ROOT, "%-8d %12.2f %12.2f %14.1f %14.1f %8.2f%n", t, f.median() * 1e3, r.median() * 1e3, fg, tg, tg / fg);
+                        last = String.format(Locale.ROOT, "train %dx%d threads=%d: %.1f seq/s, %.1f GFLOP/s = %.0f%% of the forward's %.1f",
+                                batch, seq, t, batch / r.median(), tg, 100 * tg / fg, fg);
+                    }
                 }
             }
         } else {

@@ -2,6 +2,7 @@ package dev.univar.cli;
 
 import dev.univar.corpus.ColumnMap;
 import dev.univar.corpus.Corpus;
+import dev.univar.corpus.CorpusCleaner;
 import dev.univar.cpu.CpuTrainingBackend;
 import dev.univar.io.ModelStore;
 import dev.univar.train.TrainOptions;
@@ -77,6 +78,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--save-every", defaultValue = "50", paramLabel = "STEPS", description = "Checkpoint interval. Default: ${DEFAULT-VALUE}.")
     int saveEvery;
 
+    @Option(names = "--no-clean", description = "Keep chat-template residue (<|assistant|>, [INST], <s>) in answers.")
+    boolean noClean;
+
     @Option(names = "--resume", description = "Continue the run in --output from its last checkpoint.")
     boolean resume;
 
@@ -93,6 +97,12 @@ final class TrainCommand implements Callable<Integer> {
                 maxLength, lr, warmup, temperature, weightDecay, clip,
                 testFraction, seed, saveEvery, nThreads);
         Corpus data = Corpus.read(corpus, cols, n -> System.err.println("univar train: " + n));
+        if (!noClean) {
+            // As eval does: formatting residue would let the model tell LLMs apart by their serving stack.
+            CorpusCleaner.Result cleaned = CorpusCleaner.clean(data);
+            System.err.println("univar train: " + cleaned.summary() + (cleaned.answersChanged() > 0 ? " (--no-clean keeps it)" : ""));
+            data = cleaned.corpus();
+        }
         System.err.printf(Locale.ROOT, "univar train: %,d answers, %d keys, %d questions; base %s%n", data.size(),
                 data.keys().size(), data.questionIds().size(), baseDir);
         try (CpuTrainingBackend backend = new CpuTrainingBackend(nThreads)) {

@@ -94,6 +94,22 @@ public final class Bench {
         return time(job, 0, repeat);
     }
 
+    /** One training step's compute: forward with saved activations and backward to all parameter gradients. */
+    public static Timing trainStep(dev.univar.nn.BertTrainingGraph graph, dev.univar.nn.BertGradients grads,
+                                   dev.univar.tensor.TrainingBackend backend, int batch, int seq, int repeat, double warmupSeconds) {
+        Batch input = randomBatch(batch, seq, graph.config().vocabSize(), 7);
+        int hidden = graph.config().hiddenSize();
+        try (Arena arena = Arena.ofShared()) {
+            Tensor dEmb = random(arena, new Random(3), batch, hidden);
+            Runnable job = () -> {
+                graph.forward(input);
+                graph.backward(dEmb, grads);
+            };
+            warmUp(job, warmupSeconds);
+            return time(job, 0, repeat);
+        }
+    }
+
     private static Tensor random(Arena arena, Random r, int rows, int cols) {
         float[] v = new float[rows * cols];
         for (int i = 0; i < v.length; i++) v[i] = r.nextFloat() * 2 - 1;
