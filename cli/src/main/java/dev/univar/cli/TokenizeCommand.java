@@ -52,9 +52,7 @@ final class TokenizeCommand implements Callable<Integer> {
         int max = maxLength == null ? Integer.MAX_VALUE : maxLength;
         if (max < (spmModel != null ? 1 : 2))
             throw new IllegalArgumentException("--max-length must be at least " + (spmModel != null ? 1 : 2));
-        Tokenizer tokenizer = null;
-        try {
-            tokenizer = openTokenizer();
+        try (Tokenizer tokenizer = openTokenizer()) {
             var out = new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), 1 << 16);
             try (TextSource source = TextSource.open(input, textField)) {
                 StringBuilder line = new StringBuilder();
@@ -73,8 +71,6 @@ final class TokenizeCommand implements Callable<Integer> {
         } catch (NativeLibraries.UnavailableException e) {
             spec.commandLine().getErr().println("univar tokenize: error: " + e.getMessage());
             return 1;
-        } finally {
-            tokenizer.close();
         }
         return 0;
     }
