@@ -1,63 +1,104 @@
 package dev.univar.cli;
 
-import dev.univar.nn.EmbeddingModel;
-import dev.univar.values.LabelledTexts;
-import dev.univar.values.SimilaritySummary;
+import dev.univar.io.ModelStore;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Embed the bundled sample of LLM answers (data/sample/pct-answers.csv) and print how well",
-                "the embeddings tell the 8 LLMs apart across questions: cosine similarity to the same and to other",
-                "LLMs' answers, and nearest-centroid identification with the answer's question left out."})
+        description = {"The whole UniVaR job on the bundled sample of LLM answers (data/sample/pct-answers.csv):",
+                "fine-tune MiniLM with the multi-view contrastive objective (cached: a second run reuses the model),",
+                "evaluate it against the base model on held-out questions, draw the value map, measure distances",
+                "between LLMs, and write everything, report.html included, to --output."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--sample", paramLabel = "FILE.csv",
-            description = "CSV with columns 'model', 'question_id' and 'answer'. Default: the bundled sample.")
+            description = "Corpus with columns question_id, question, answer, model (and lang). Default: the bundled sample.")
     Path sample;
+
+    @Option(names = "--output", defaultValue = "univar-demo", paramLabel = "DIR", description = "Where results go. Default: ${DEFAULT-VALUE}.")
+    Path output;
+
+    @Option(names = "--steps", defaultValue = "60", description = "Training steps. Default: ${DEFAULT-VALUE}.")
+    int steps;
 
     @Option(names = "--max-length", defaultValue = "128", paramLabel = "TOKENS", description = "Default: ${DEFAULT-VALUE}.")
     int maxLength;
 
-    @Option(names = "--batch-size", defaultValue = "32", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
-    int batchSize;
-
-    @Mixin
-    ModelOptions modelOptions;
+    @Option(names = "--threads", paramLabel = "N", description = "Compute threads. Default: all cores.")
+    Integer threads;
 
     @Override
     public Integer call() throws Exception {
-        Path file = sample != null ? sample : bundledSample();
-        LabelledTexts data = LabelledTexts.readCsv(file, "model", "question_id", "answer");
-        System.err.printf(Locale.ROOT, "univar demo: %d answers of %d LLMs from %s%n", data.size(),
-                data.labels().stream().distinct().count(), file);
         long start = System.nanoTime();
-        float[][] embeddings = new float[data.size()][];
-        try (EmbeddingModel model = modelOptions.load()) {
-            Progress progress = new Progress(System.err);
-            for (int from = 0; from < data.size(); from += batchSize) {
-                int to = Math.min(data.size(), from + batchSize);
-                float[][] rows = model.embed(data.texts().subList(from, to), maxLength);
-                System.arraycopy(rows, 0, embeddings, from, rows.length);
-                double secs = (System.nanoTime() - start) / 1e9;
-                progress.progress(to, (double) to / data.size(), to / secs);
-            }
-            progress.endLine();
-            double secs = (System.nanoTime() - start) / 1e9;
-            System.err.printf(Locale.ROOT, "univar demo: embedded %d answers with %s in %.1f s (%.1f texts/s)%n",
-                    data.size(), model.dir().getFileName(), secs, data.size() / secs);
-        }
-        SimilaritySummary summary = SimilaritySummary.of(data.labels(), data.questions(), embeddings);
-        System.out.println();
-        System.out.print(summary.format());
+        Path file = sample != null ? sample : bundledSample();
+        Files.createDirectories(output);
+        String threadArg = String.valueOf(threads != null ? threads : Runtime.getRuntime().availableProcessors());
+        List<String> common = List.of("--corpus", file.toString(), "--max-length", String.valueOf(maxLength), "--threads", threadArg);
+        // The trained model is cached per sample content and settings: the second demo skips training.
+        String key = digest(file, steps + "/" + maxLength).substring(0, 16);
+        Path model = ModelStore.home().resolve("demo").resolve("univar-" + key);
+
+        step("1/5 train a UniVaR model (" + steps + " steps; cached in " + model + ")");
+        run("train", common, "--base", "minilm", "--output", model.toString(), "--steps", String.valueOf(steps),
+                "--batch-size", "16", "--warmup", String.valueOf(Math.max(1, steps / 6)), "--save-every", String.valueOf(Math.max(1, steps / 3)),
+                "--resume");
+        step("2/5 evaluate: which LLM wrote each held-out answer? (UniVaR vs the base MiniLM)");
+        run("eval", common, "--model", model.toString(), "--baseline", "minilm", "--probe",
+                "--output", output.resolve("eval.json").toString());
+        step("3/5 value map of views of 5 answers");
+        run("map", common, "--model", model.toString(), "--output", output.resolve("map.png").toString());
+        step("4/5 distances between the LLMs' value distributions");
+        run("compare", common, "--model", model.toString(), "--output", output.resolve("distances.csv").toString(),
+                "--heatmap", output.resolve("distances.png").toString());
+        step("5/5 report");
+        run("report", common, "--model", model.toString(), "--baseline", "minilm", "--probe",
+                "--output", output.resolve("report.html").toString());
+
+        System.out.printf(Locale.ROOT, "%nunivar demo: done in %s. Results:%n", Progress.duration((System.nanoTime() - start) / 1e9));
+        System.out.printf("  trained model    %s  (use it: ./univar embed --model %s ...)%n", model, model);
+        for (String[] f : new String[][]{{"evaluation", "eval.json"}, {"value map", "map.png"}, {"map coordinates", "map.csv"},
+                {"distances", "distances.csv"}, {"distance heatmap", "distances.png"}, {"report", "report.html"}})
+            System.out.printf("  %-16s %s%n", f[0], output.resolve(f[1]).toAbsolutePath());
         return 0;
+    }
+
+    private static void step(String what) {
+        System.err.println();
+        System.err.println("univar demo: " + what);
+    }
+
+    /** Runs another univar command in this process; its failure is the demo's. */
+    private static void run(String command, List<String> common, String... args) {
+        List<String> all = new ArrayList<>();
+        all.add(command);
+        all.addAll(common);
+        all.addAll(List.of(args));
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler(new Errors());
+        int code = cli.execute(all.toArray(String[]::new));
+        if (code != 0) throw new IllegalStateException("the demo's " + command + " step failed (exit code " + code + ")");
+    }
+
+    private static String digest(Path file, String settings) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            md.update(in.readAllBytes());
+            md.update(settings.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(md.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** data/sample/pct-answers.csv under the installation (UNIVAR_ROOT, set by the launcher) or the working directory. */
