@@ -248,6 +248,28 @@ public final class QuickBench {
             add("matmul n" + n + " k" + k, t0);
         }
 
+        public void gemm(Tensor a, boolean transA, Tensor b, boolean transB, Tensor bias, boolean accumulate, Tensor out, int m, int n, int k) {
+            long t0 = System.nanoTime();
+            d.gemm(a, transA, b, transB, bias, accumulate, out, m, n, k);
+            add("gemm n" + n + " k" + k, t0);
+        }
+
+        public dev.univar.tensor.PackedMatrix pack(Tensor b, boolean transB, int n, int k) {
+            return d.pack(b, transB, n, k);
+        }
+
+        public void linear(Tensor a, dev.univar.tensor.PackedMatrix b, Tensor bias, dev.univar.tensor.Activation act, Tensor out, int m) {
+            long t0 = System.nanoTime();
+            d.linear(a, b, bias, act, out, m);
+            add("linear n" + b.n() + " k" + b.k() + (act == dev.univar.tensor.Activation.GELU ? " +gelu" : ""), t0);
+        }
+
+        public void attention(Tensor qkv, Tensor mask, Tensor out, int batch, int seq, int heads, int headDim) {
+            long t0 = System.nanoTime();
+            d.attention(qkv, mask, out, batch, seq, heads, headDim);
+            add("attention(qkv)", t0);
+        }
+
         public void layerNorm(Tensor x, Tensor residual, Tensor gamma, Tensor beta, float eps, Tensor out, int rows, int dim) {
             long t0 = System.nanoTime();
             d.layerNorm(x, residual, gamma, beta, eps, out, rows, dim);
