@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       one aligned-in-practice contiguous vector. Both layouts of B (plain and transposed) end up identical.</li>
  *   <li>Each tile of C ({@link #MC} rows by a range of panels) packs its rows of A into a per-thread
  *       {@code float[]} of {@link #MR}-row micro-panels (kk-major), zero-padded to whole micro-panels.</li>
- *   <li>The micro-kernel keeps an MR x NR block of C in 12 vector registers and does one FMA per register
+ *   <li>The micro-kernel keeps an MR x NR block of C in 16 vector registers (of AVX-512's 32) and does one FMA per register
  *       per k step, over the packed arrays only (see {@link #kernel} for why it writes to a tile array).</li>
  * </ul>
  * Threads take tiles from a shared counter. k is split into blocks of at most {@link #KC_MAX} so that a B
@@ -36,7 +36,7 @@ final class Gemm {
 
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int VL = S.length();
-    static final int MR = 6;
+    static final int MR = 8;
     static final int NR = 2 * VL;
     static final int KC_MAX = 256;
     static final int MC = 16 * MR;
@@ -301,10 +301,10 @@ final class Gemm {
      * (about 7x slower). Each accumulator also starts from its own {@code zero()} for the same reason.
      */
     static void kernel(int kc, float[] a, int ao, float[] b, int bo, float[] tile) {
-        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S),
-                c11 = FloatVector.zero(S), c20 = FloatVector.zero(S), c21 = FloatVector.zero(S),
-                c30 = FloatVector.zero(S), c31 = FloatVector.zero(S), c40 = FloatVector.zero(S),
-                c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S),
+                c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S),
+                c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S),
+                c60 = FloatVector.zero(S), c61 = FloatVector.zero(S), c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
         for (int kk = 0; kk < kc; kk++) {
             int bi = bo + kk * NR, ai = ao + kk * MR;
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
@@ -327,11 +327,17 @@ final class Gemm {
             x = FloatVector.broadcast(S, a[ai + 5]);
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
+            x = FloatVector.broadcast(S, a[ai + 6]);
+            c60 = b0.fma(x, c60);
+            c61 = b1.fma(x, c61);
+            x = FloatVector.broadcast(S, a[ai + 7]);
+            c70 = b0.fma(x, c70);
+            c71 = b1.fma(x, c71);
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, VL);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + VL);
+        c00.intoArray(tile, 0 * NR);
+        c01.intoArray(tile, 0 * NR + VL);
+        c10.intoArray(tile, 1 * NR);
+        c11.intoArray(tile, 1 * NR + VL);
         c20.intoArray(tile, 2 * NR);
         c21.intoArray(tile, 2 * NR + VL);
         c30.intoArray(tile, 3 * NR);
@@ -340,6 +346,10 @@ final class Gemm {
         c41.intoArray(tile, 4 * NR + VL);
         c50.intoArray(tile, 5 * NR);
         c51.intoArray(tile, 5 * NR + VL);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + VL);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + VL);
     }
 
     /**
