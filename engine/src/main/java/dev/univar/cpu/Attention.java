@@ -32,7 +32,7 @@ final class Attention {
     /** Query rows per block. */
     static final int R = 8;
     /** Multiply-adds below which one thread does the whole call. */
-    private static final long PARALLEL_MIN_MACS = 1 << 16;
+    private static final long PARALLEL_MIN_MACS = 1 << 21;
 
     private final ThreadPool pool;
     private final Scratch[] scratch;
