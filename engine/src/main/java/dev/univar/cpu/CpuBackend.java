@@ -1,6 +1,8 @@
 package dev.univar.cpu;
 
+import dev.univar.tensor.Activation;
 import dev.univar.tensor.Backend;
+import dev.univar.tensor.PackedMatrix;
 import dev.univar.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -61,6 +63,35 @@ public class CpuBackend implements Backend {
         Args.fits("out", out, (long) m * n);
         if (bias != null) Args.fits("bias", bias, n);
         gemm.multiply(a.data(), b.data(), transB, bias == null ? null : bias.data(), out.data(), m, n, k);
+    }
+
+    @Override
+    public void gemm(Tensor a, boolean transA, Tensor b, boolean transB, Tensor bias, boolean accumulate, Tensor out,
+                     int m, int n, int k) {
+        Args.nonNegative(m, n, k);
+        Args.fits("a", a, (long) m * k);
+        Args.fits("b", b, (long) k * n);
+        Args.fits("out", out, (long) m * n);
+        if (bias != null) Args.fits("bias", bias, n);
+        gemm.multiply(a.data(), transA, b.data(), transB, bias == null ? null : bias.data(), accumulate, out.data(), m, n, k);
+    }
+
+    @Override
+    public PackedMatrix pack(Tensor b, boolean transB, int n, int k) {
+        Args.nonNegative(n, k);
+        Args.fits("b", b, (long) k * n);
+        return gemm.pack(b.data(), transB, n, k);
+    }
+
+    @Override
+    public void linear(Tensor a, PackedMatrix b, Tensor bias, Activation act, Tensor out, int m) {
+        if (!(b instanceof Gemm.Packed p) || p.owner != gemm)
+            throw new IllegalArgumentException("matrix was not packed by this backend");
+        Args.nonNegative(m);
+        Args.fits("a", a, (long) m * p.k);
+        Args.fits("out", out, (long) m * p.n);
+        if (bias != null) Args.fits("bias", bias, p.n);
+        gemm.multiplyPacked(a.data(), p, bias == null ? null : bias.data(), out.data(), m, act == Activation.GELU);
     }
 
     /** How many parts to split {@code rows} rows of {@code rowElements} each into. */
@@ -208,7 +239,20 @@ public class CpuBackend implements Backend {
         Args.fits("v", v, size);
         Args.fits("out", out, size);
         Args.fits("mask", mask, (long) batch * seq);
-        attention.run(q.data(), k.data(), v.data(), mask.data(), out.data(), batch, seq, heads, headDim);
+        int width = heads * headDim;
+        attention.run(q.data(), 0, k.data(), 0, v.data(), 0, width, mask.data(), out.data(), batch, seq, heads, headDim);
+    }
+
+    @Override
+    public void attention(Tensor qkv, Tensor mask, Tensor out, int batch, int seq, int heads, int headDim) {
+        Args.nonNegative(batch, seq, heads, headDim);
+        long tokens = (long) batch * seq;
+        int width = heads * headDim;
+        Args.fits("qkv", qkv, tokens * 3 * width);
+        Args.fits("out", out, tokens * width);
+        Args.fits("mask", mask, tokens);
+        MemorySegment s = qkv.data();
+        attention.run(s, 0, s, width, s, 2 * width, 3 * width, mask.data(), out.data(), batch, seq, heads, headDim);
     }
 
     @Override

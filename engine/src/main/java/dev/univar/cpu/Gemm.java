@@ -11,30 +11,38 @@ import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Single-precision matrix multiply {@code C[m,n] = A[m,k] · op(B) (+ bias)}, blocked the Goto/BLIS way.
+ * Single-precision matrix multiply {@code C[m,n] = (accumulate ? C : 0) + op(A) · op(B) (+ bias)}, optionally
+ * followed by GELU, blocked the Goto/BLIS way.
  *
  * <ul>
- *   <li>B is packed once per call into {@code float[]} panels of {@link #NR} columns, {@code kc} rows at a
+ *   <li>B is packed into {@code float[]} panels, either once per call or once for many calls
+ *       ({@link #pack}: the encoder's constant weights), of {@link #NR} columns, {@code kc} rows at a
  *       time, zero-padded to a whole panel, so the micro-kernel never needs a column tail and every B load is
  *       one aligned-in-practice contiguous vector. Both layouts of B (plain and transposed) end up identical.</li>
  *   <li>Each tile of C ({@link #MC} rows by a range of panels) packs its rows of A into a per-thread
  *       {@code float[]} of {@link #MR}-row micro-panels (kk-major), zero-padded to whole micro-panels.</li>
- *   <li>The micro-kernel keeps an MR x NR block of C in 12 vector registers and does one FMA per register
+ *   <li>The micro-kernel keeps an MR x NR block of C in 16 vector registers (of AVX-512's 32) and does one FMA per register
  *       per k step, over the packed arrays only (see {@link #kernel} for why it writes to a tile array).</li>
  * </ul>
  * Threads take tiles from a shared counter. k is split into blocks of at most {@link #KC_MAX} so that a B
  * micro-panel ({@code kc x NR}) stays in L1 and an A block ({@code MC x kc}) in L2; C is stored on the
- * first k block (with the bias) and accumulated on the later ones.
+ * first k block (with the bias) and accumulated on the later ones; GELU, if asked, is applied to a tile's rows
+ * right after its last k block, while they are still in cache.
+ *
+ * <p>Thread-safe: {@link #multiply} is synchronized (the per-thread scratch and the pool are shared), and a
+ * {@link Packed} matrix is immutable once made, so any number of threads may use it.
  */
 final class Gemm {
 
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int VL = S.length();
-    static final int MR = 6;
+    static final int MR = 8;
     static final int NR = 2 * VL;
     static final int KC_MAX = 256;
     static final int MC = 16 * MR;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** Fewest panels of B per tile when splitting columns between threads (each tile packs its A rows). */
+    private static final int MIN_TILE_PANELS = 6;
     /** Below this many multiply-adds a second thread costs more than it saves. */
     private static final long PARALLEL_MIN_MACS = 1L << 18;
 
@@ -46,7 +54,7 @@ final class Gemm {
     /** Per-thread buffers, grown on demand and kept: a matmul call allocates nothing once warm. */
     private static final class Scratch {
         final float[] packedA = new float[MC * KC_MAX];
-        final float[] row = new float[KC_MAX];
+        final float[] row = new float[Math.max(KC_MAX, MC)];
         final float[] tile = new float[MR * NR];
     }
 
@@ -56,39 +64,113 @@ final class Gemm {
         for (int i = 0; i < scratch.length; i++) scratch[i] = new Scratch();
     }
 
+    /** op(B) packed for {@link #multiplyPacked}: immutable, shareable between threads and calls. */
+    static final class Packed implements dev.univar.tensor.PackedMatrix {
+        final float[] data;
+        final int n, k, kcNominal, nPad;
+        final Gemm owner;
+
+        Packed(Gemm owner, float[] data, int n, int k, int kcNominal, int nPad) {
+            this.owner = owner;
+            this.data = data;
+            this.n = n;
+            this.k = k;
+            this.kcNominal = kcNominal;
+            this.nPad = nPad;
+        }
+
+        @Override
+        public int n() {
+            return n;
+        }
+
+        @Override
+        public int k() {
+            return k;
+        }
+    }
+
+    /** Equal k blocks of at most KC_MAX rather than full ones plus a sliver. */
+    static int kcNominal(int k) {
+        int kBlocks = (k + KC_MAX - 1) / KC_MAX;
+        return Math.max(1, (k + kBlocks - 1) / Math.max(1, kBlocks));
+    }
+
+    /** Packs op(B) once for many {@link #multiplyPacked} calls (split over the pool). */
+    synchronized Packed pack(MemorySegment b, boolean transB, int n, int k) {
+        int panels = (n + NR - 1) / NR, nPad = panels * NR, kc = kcNominal(k);
+        float[] pb = new float[Math.multiplyExact(k, nPad)];
+        int parts = Math.min(pool.threads(), Math.max(1, panels));
+        if (k > 0) pool.run(parts, part -> {
+            for (int p = part; p < panels; p += parts) packB(b, transB, n, k, kc, nPad, p, pb, scratch[part].row);
+        });
+        return new Packed(this, pb, n, k, kc, nPad);
+    }
+
+    /** {@link #multiply} with B packed by {@link #pack}. */
+    synchronized void multiplyPacked(MemorySegment a, Packed b, MemorySegment bias, MemorySegment c, int m, boolean gelu) {
+        run(a, false, null, false, b.data, b.kcNominal, bias, c, m, b.n, b.k, false, gelu);
+    }
+
     /** All arguments are checked by the caller; segments hold at least the operand sizes. */
     synchronized void multiply(MemorySegment a, MemorySegment b, boolean transB, MemorySegment bias,
                                MemorySegment c, int m, int n, int k) {
+        run(a, false, b, transB, null, kcNominal(k), bias, c, m, n, k, false, false);
+    }
+
+    /** The general form: transposed A, accumulation into C. */
+    synchronized void multiply(MemorySegment a, boolean transA, MemorySegment b, boolean transB, MemorySegment bias,
+                               boolean accumulate, MemorySegment c, int m, int n, int k) {
+        run(a, transA, b, transB, null, kcNominal(k), bias, c, m, n, k, accumulate, false);
+    }
+
+    /** B is {@code b} (packed here, into the reused buffer) unless {@code prepacked} is given. */
+    private void run(MemorySegment a, boolean transA, MemorySegment b, boolean transB, float[] prepacked,
+                     int kcNominal, MemorySegment bias, MemorySegment c, int m, int n, int k,
+                     boolean accumulate, boolean gelu) {
         if (m == 0 || n == 0) return;
         int panels = (n + NR - 1) / NR;
         int nPad = panels * NR;
         if (paddedBias.length < nPad) paddedBias = new float[nPad];
         Arrays.fill(paddedBias, 0f);
         if (bias != null) MemorySegment.copy(bias, ValueLayout.JAVA_FLOAT, 0, paddedBias, 0, n);
-        if (k == 0) { // no products: C is just the bias
-            for (int i = 0; i < m; i++) MemorySegment.copy(paddedBias, 0, c, ValueLayout.JAVA_FLOAT, (long) i * n * Float.BYTES, n);
-            return;
-        }
-        int kBlocks = (k + KC_MAX - 1) / KC_MAX;
-        int kcNominal = (k + kBlocks - 1) / kBlocks; // equal blocks rather than a full ones plus a sliver
-        int packedSize = Math.multiplyExact(k, nPad);
-        if (packedB.length < packedSize) packedB = new float[packedSize];
-
         long macs = (long) m * n * k;
         int parts = macs < PARALLEL_MIN_MACS ? 1 : pool.threads();
+        float[] bv = paddedBias;
+        if (k == 0) { // no products: C is just the bias (plus C), then the activation
+            for (int i = 0; i < m; i++) {
+                long row = (long) i * n;
+                for (int j = 0; j < n; j++) {
+                    float base = accumulate ? c.getAtIndex(ValueLayout.JAVA_FLOAT, row + j) : 0f;
+                    c.setAtIndex(ValueLayout.JAVA_FLOAT, row + j, base + bv[j]);
+                }
+                if (gelu) VecMath.gelu(c, c, row, row + n);
+            }
+            return;
+        }
 
-        // Pack B, panels split across threads.
-        float[] pb = packedB, bv = paddedBias;
-        int bParts = Math.min(parts, panels);
-        pool.run(bParts, part -> {
-            for (int p = part; p < panels; p += bParts) packB(b, transB, n, k, kcNominal, nPad, p, pb, scratch[part].row);
-        });
+        float[] pb;
+        if (prepacked != null) {
+            pb = prepacked;
+        } else {
+            int packedSize = Math.multiplyExact(k, nPad);
+            if (packedB.length < packedSize) packedB = new float[packedSize];
+            pb = packedB;
+            // Pack B, panels split across threads.
+            int bParts = Math.min(parts, panels);
+            pool.run(bParts, part -> {
+                for (int p = part; p < panels; p += bParts) packB(b, transB, n, k, kcNominal, nPad, p, pb, scratch[part].row);
+            });
+        }
 
         // Tiles: MC rows x a range of panels. Split the columns too when there are few row blocks, so that
-        // every thread gets several tiles and the last one to finish does not leave the others idle for long.
+        // every thread gets several tiles and the last one to finish does not leave the others idle for long;
+        // but keep at least MIN_TILE_PANELS panels per tile, as each tile packs its rows of A again. When there
+        // are fewer tiles than a few per thread, make their count a multiple of the threads (equal shares).
         int mBlocks = (m + MC - 1) / MC;
         int nSplit = 1;
-        while (mBlocks * nSplit < 6 * parts && nSplit < panels) nSplit++;
+        while (mBlocks * nSplit < 6 * parts && panels / (nSplit + 1) >= MIN_TILE_PANELS) nSplit++;
+        if (mBlocks * nSplit < 4 * parts) while (nSplit > 1 && (mBlocks * nSplit) % parts != 0) nSplit--;
         int panelsPerTile = (panels + nSplit - 1) / nSplit;
         int nTiles = (panels + panelsPerTile - 1) / panelsPerTile;
         int tiles = mBlocks * nTiles;
@@ -98,8 +180,8 @@ final class Gemm {
             for (int t = next.getAndIncrement(); t < tiles; t = next.getAndIncrement()) {
                 int i0 = (t / nTiles) * MC;
                 int p0 = (t % nTiles) * panelsPerTile;
-                tile(a, c, m, n, k, kcNominal, nPad, pb, bv, i0, Math.min(MC, m - i0),
-                        p0, Math.min(panels, p0 + panelsPerTile), s);
+                tile(a, transA, c, m, n, k, kcNominal, nPad, pb, bv, i0, Math.min(MC, m - i0),
+                        p0, Math.min(panels, p0 + panelsPerTile), accumulate, gelu, s);
             }
         });
     }
@@ -140,9 +222,27 @@ final class Gemm {
         }
     }
 
-    /** Packs rows [i0, i0 + mc) x columns [k0, k0 + kc) of A into MR-row micro-panels, zero rows past m. */
-    private static void packA(MemorySegment a, int k, int i0, int mc, int k0, int kc, float[] pa, float[] row) {
+    /**
+     * Packs rows [i0, i0 + mc) x columns [k0, k0 + kc) of op(A) into MR-row micro-panels, zero rows past m.
+     * With {@code transA}, A is stored {@code [k, m]} and op(A) row i is its column i.
+     */
+    private static void packA(MemorySegment a, boolean transA, int m, int k, int i0, int mc, int k0, int kc,
+                              float[] pa, float[] row) {
         int panels = (mc + MR - 1) / MR;
+        if (transA) {
+            // Row kk of stored A holds op(A)[i0 .. i0 + mc, kk] contiguously.
+            for (int kk = 0; kk < kc; kk++) {
+                MemorySegment.copy(a, ValueLayout.JAVA_FLOAT, ((long) (k0 + kk) * m + i0) * Float.BYTES, row, 0, mc);
+                for (int ip = 0; ip < panels; ip++) {
+                    int base = ip * kc * MR + kk * MR;
+                    for (int ii = 0; ii < MR; ii++) {
+                        int i = ip * MR + ii;
+                        pa[base + ii] = i < mc ? row[i] : 0f;
+                    }
+                }
+            }
+            return;
+        }
         for (int ip = 0; ip < panels; ip++) {
             int base = ip * kc * MR;
             for (int ii = 0; ii < MR; ii++) {
@@ -157,14 +257,17 @@ final class Gemm {
         }
     }
 
-    /** C rows [i0, i0 + mc), panels [p0, p1): all k blocks. */
-    private static void tile(MemorySegment a, MemorySegment c, int m, int n, int k, int kcNominal, int nPad,
-                             float[] pb, float[] bias, int i0, int mc, int p0, int p1, Scratch s) {
+    /** C rows [i0, i0 + mc), panels [p0, p1): all k blocks, then the activation. */
+    private static void tile(MemorySegment a, boolean transA, MemorySegment c, int m, int n, int k, int kcNominal,
+                             int nPad, float[] pb, float[] bias, int i0, int mc, int p0, int p1,
+                             boolean accumulate, boolean gelu, Scratch s) {
         int aPanels = (mc + MR - 1) / MR;
         for (int k0 = 0; k0 < k; k0 += kcNominal) {
             int kc = Math.min(kcNominal, k - k0);
-            boolean first = k0 == 0;
-            packA(a, k, i0, mc, k0, kc, s.packedA, s.row);
+            // The first k block starts from the bias (and C when accumulating); later ones add to C.
+            boolean fromBias = k0 == 0 && !accumulate;
+            boolean addBias = k0 == 0 && accumulate;
+            packA(a, transA, m, k, i0, mc, k0, kc, s.packedA, s.row);
             for (int p = p0; p < p1; p++) {
                 int bOff = k0 * nPad + p * kc * NR;
                 int j0 = p * NR;
@@ -172,10 +275,21 @@ final class Gemm {
                 for (int ip = 0; ip < aPanels; ip++) {
                     int rows = Math.min(MR, mc - ip * MR);
                     kernel(kc, s.packedA, ip * kc * MR, pb, bOff, s.tile);
-                    update(c, i0 + ip * MR, j0, n, rows, cols, first, bias, s.tile);
+                    if (addBias) addBias(s.tile, bias, j0);
+                    update(c, i0 + ip * MR, j0, n, rows, cols, fromBias, bias, s.tile);
                 }
             }
         }
+        if (gelu) {
+            long j0 = (long) p0 * NR, j1 = Math.min(n, (long) p1 * NR);
+            for (int i = i0; i < i0 + mc; i++) VecMath.gelu(c, c, (long) i * n + j0, (long) i * n + j1);
+        }
+    }
+
+    /** {@code tile[r][j] += bias[j0 + j]}. */
+    private static void addBias(float[] tile, float[] bias, int j0) {
+        for (int r = 0; r < MR; r++)
+            for (int j = 0; j < NR; j++) tile[r * NR + j] += bias[j0 + j];
     }
 
     /**
@@ -187,10 +301,10 @@ final class Gemm {
      * (about 7x slower). Each accumulator also starts from its own {@code zero()} for the same reason.
      */
     static void kernel(int kc, float[] a, int ao, float[] b, int bo, float[] tile) {
-        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S),
-                c11 = FloatVector.zero(S), c20 = FloatVector.zero(S), c21 = FloatVector.zero(S),
-                c30 = FloatVector.zero(S), c31 = FloatVector.zero(S), c40 = FloatVector.zero(S),
-                c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S),
+                c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S),
+                c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S),
+                c60 = FloatVector.zero(S), c61 = FloatVector.zero(S), c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
         for (int kk = 0; kk < kc; kk++) {
             int bi = bo + kk * NR, ai = ao + kk * MR;
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
@@ -213,11 +327,17 @@ final class Gemm {
             x = FloatVector.broadcast(S, a[ai + 5]);
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
+            x = FloatVector.broadcast(S, a[ai + 6]);
+            c60 = b0.fma(x, c60);
+            c61 = b1.fma(x, c61);
+            x = FloatVector.broadcast(S, a[ai + 7]);
+            c70 = b0.fma(x, c70);
+            c71 = b1.fma(x, c71);
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, VL);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + VL);
+        c00.intoArray(tile, 0 * NR);
+        c01.intoArray(tile, 0 * NR + VL);
+        c10.intoArray(tile, 1 * NR);
+        c11.intoArray(tile, 1 * NR + VL);
         c20.intoArray(tile, 2 * NR);
         c21.intoArray(tile, 2 * NR + VL);
         c30.intoArray(tile, 3 * NR);
@@ -226,6 +346,10 @@ final class Gemm {
         c41.intoArray(tile, 4 * NR + VL);
         c50.intoArray(tile, 5 * NR);
         c51.intoArray(tile, 5 * NR + VL);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + VL);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + VL);
     }
 
     /**

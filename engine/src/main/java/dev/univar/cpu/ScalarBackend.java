@@ -1,8 +1,11 @@
 package dev.univar.cpu;
 
+import dev.univar.tensor.Activation;
 import dev.univar.tensor.Backend;
+import dev.univar.tensor.PackedMatrix;
 import dev.univar.tensor.Tensor;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
 
 /**
@@ -36,6 +39,48 @@ public class ScalarBackend implements Backend {
             for (int j = 0; j < n; j++) result[i * n + j] = (float) (row[j] + (bias == null ? 0 : bias.get(j)));
         }
         out.copyFrom(result);
+    }
+
+    @Override
+    public void gemm(Tensor a, boolean transA, Tensor b, boolean transB, Tensor bias, boolean accumulate, Tensor out,
+                     int m, int n, int k) {
+        Args.nonNegative(m, n, k);
+        Args.fits("a", a, (long) m * k);
+        Args.fits("b", b, (long) k * n);
+        Args.fits("out", out, (long) m * n);
+        if (bias != null) Args.fits("bias", bias, n);
+        float[] av = read(a, (long) m * k), bv = read(b, (long) k * n);
+        float[] result = new float[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double s = accumulate ? out.get((long) i * n + j) : 0;
+                s += bias == null ? 0 : bias.get(j);
+                double dot = 0;
+                for (int p = 0; p < k; p++)
+                    dot += (double) (transA ? av[p * m + i] : av[i * k + p]) * (transB ? bv[j * k + p] : bv[p * n + j]);
+                result[i * n + j] = (float) (s + dot);
+            }
+        }
+        out.copyFrom(result);
+    }
+
+    /** The reference's packed form: a plain copy of {@code b} (so later changes to b are not seen), GC-managed. */
+    private record Packed(ScalarBackend owner, Tensor b, boolean transB, int n, int k) implements PackedMatrix {
+    }
+
+    @Override
+    public PackedMatrix pack(Tensor b, boolean transB, int n, int k) {
+        Args.nonNegative(n, k);
+        Args.fits("b", b, (long) k * n);
+        Tensor copy = Tensor.of(Arena.ofAuto(), read(b, (long) k * n), k * n);
+        return new Packed(this, copy, transB, n, k);
+    }
+
+    @Override
+    public void linear(Tensor a, PackedMatrix b, Tensor bias, Activation act, Tensor out, int m) {
+        if (!(b instanceof Packed p) || p.owner != this) throw new IllegalArgumentException("matrix was not packed by this backend");
+        matmul(a, p.b, p.transB, bias, out, m, p.n, p.k);
+        if (act == Activation.GELU) gelu(out, out, (long) m * p.n);
     }
 
     @Override
@@ -118,23 +163,42 @@ public class ScalarBackend implements Backend {
         Args.fits("v", v, size);
         Args.fits("out", out, size);
         Args.fits("mask", mask, (long) batch * seq);
+        attention(q, 0, k, 0, v, 0, width, mask, out, batch, seq, heads, headDim);
+    }
+
+    @Override
+    public void attention(Tensor qkv, Tensor mask, Tensor out, int batch, int seq, int heads, int headDim) {
+        Args.nonNegative(batch, seq, heads, headDim);
+        int width = heads * headDim;
+        long tokens = (long) batch * seq;
+        Args.fits("qkv", qkv, tokens * 3 * width);
+        Args.fits("out", out, tokens * width);
+        Args.fits("mask", mask, tokens);
+        attention(qkv, 0, qkv, width, qkv, 2 * width, 3 * width, mask, out, batch, seq, heads, headDim);
+    }
+
+    /** q, k, v start at columns qCol, kCol, vCol of rows {@code ld} floats apart; out rows are heads * headDim. */
+    private static void attention(Tensor q, int qCol, Tensor k, int kCol, Tensor v, int vCol, int ld, Tensor mask,
+                                  Tensor out, int batch, int seq, int heads, int headDim) {
+        int width = heads * headDim;
         double scale = 1 / Math.sqrt(headDim);
         double[] p = new double[seq];
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < heads; h++) {
                 for (int i = 0; i < seq; i++) {
-                    long qBase = ((long) b * seq + i) * width + (long) h * headDim;
+                    long qBase = ((long) b * seq + i) * ld + qCol + (long) h * headDim;
                     for (int j = 0; j < seq; j++) {
-                        long kBase = ((long) b * seq + j) * width + (long) h * headDim;
+                        long kBase = ((long) b * seq + j) * ld + kCol + (long) h * headDim;
                         double s = 0;
                         for (int d = 0; d < headDim; d++) s += (double) q.get(qBase + d) * k.get(kBase + d);
                         p[j] = s * scale;
                     }
                     softmaxInPlace(p, mask, (long) b * seq, seq);
+                    long oBase = ((long) b * seq + i) * width + (long) h * headDim;
                     for (int d = 0; d < headDim; d++) {
                         double s = 0;
-                        for (int j = 0; j < seq; j++) s += p[j] * v.get(((long) b * seq + j) * width + (long) h * headDim + d);
-                        out.set(qBase + d, (float) s);
+                        for (int j = 0; j < seq; j++) s += p[j] * v.get(((long) b * seq + j) * ld + vCol + (long) h * headDim + d);
+                        out.set(oBase + d, (float) s);
                     }
                 }
             }

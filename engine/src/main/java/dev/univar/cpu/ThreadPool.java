@@ -1,6 +1,7 @@
 package dev.univar.cpu;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
@@ -12,6 +13,11 @@ import java.util.function.IntConsumer;
  * <p>Workers spin briefly before parking because kernel calls come in quick succession during a forward
  * pass; waking a parked thread costs tens of microseconds. Calls are serialised: a part must not call
  * {@link #run} again (that would deadlock on a worker that waits for itself).
+ *
+ * <p>A part is claimed by whoever starts it first: once the caller has done part 0 it runs, itself, every part
+ * that no worker has picked up yet, and then waits only for parts already under way. So a worker that is slow
+ * to wake (parked, or descheduled on a busy machine) delays a call by at most one part's work instead of a
+ * scheduler time slice, which matters for the many small calls of a short sequence's forward pass.
  */
 final class ThreadPool implements AutoCloseable {
 
@@ -52,6 +58,18 @@ final class ThreadPool implements AutoCloseable {
         } catch (Throwable t) {
             failure = t;
         }
+        // Run the parts no worker has started (claiming them as a worker would), then wait for the rest.
+        for (int p = 1; p < parts; p++) {
+            Worker w = workers[p - 1];
+            if (!w.task.compareAndSet(body, null)) continue;
+            try {
+                body.accept(p);
+            } catch (Throwable t) {
+                if (failure == null) failure = t;
+                else failure.addSuppressed(t);
+            }
+            pending.decrementAndGet();
+        }
         for (int spin = 0; pending.get() != 0; spin++) {
             if (spin < SPIN) Thread.onSpinWait();
             else LockSupport.park(this);
@@ -76,7 +94,8 @@ final class ThreadPool implements AutoCloseable {
     private final class Worker implements Runnable {
         final int index;
         final Thread thread;
-        volatile IntConsumer task;
+        /** The part on offer, taken (set to null) by whoever runs it: this worker or the caller. */
+        final AtomicReference<IntConsumer> task = new AtomicReference<>();
         Throwable failure;
 
         Worker(int index) {
@@ -86,7 +105,7 @@ final class ThreadPool implements AutoCloseable {
         }
 
         void submit(IntConsumer body) {
-            task = body;
+            task.set(body);
             LockSupport.unpark(thread);
         }
 
@@ -99,19 +118,19 @@ final class ThreadPool implements AutoCloseable {
         @Override
         public void run() {
             while (!closed) {
-                IntConsumer body = task;
+                IntConsumer body = task.get();
                 for (int spin = 0; body == null && !closed; spin++) {
                     if (spin < SPIN) Thread.onSpinWait();
                     else LockSupport.park(this);
-                    body = task;
+                    body = task.get();
                 }
                 if (body == null) return;
+                if (!task.compareAndSet(body, null)) continue; // the caller took it
                 try {
                     body.accept(index);
                 } catch (Throwable t) {
                     failure = t;
                 }
-                task = null;
                 if (pending.decrementAndGet() == 0) LockSupport.unpark(caller);
             }
         }

@@ -39,6 +39,9 @@ final class VecMath {
     private static final float Z_MAX = 10f;
     private static final float INV_SQRT2 = 0.70710678118654752f;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** A constant species: {@code v.species()} is not a compile-time constant to C2, and broadcasts over it box. */
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int VL = S.length();
 
     /** erf(z)/z for |z| < 1 (any z: the caller blends). */
     private static FloatVector small(FloatVector z2) {
@@ -52,7 +55,7 @@ final class VecMath {
 
     /** Q(t) ~ erfc(z) * exp(z^2) for z >= 1. */
     private static FloatVector scaledErfc(FloatVector z) {
-        FloatVector t = FloatVector.broadcast(z.species(), 1f).div(z.fma(0.5f, 1f));
+        FloatVector t = FloatVector.broadcast(S, 1f).div(z.fma(0.5f, 1f));
         FloatVector q = t.fma(Q8, Q7);
         q = mad(q, t, Q6);
         q = mad(q, t, Q5);
@@ -84,26 +87,43 @@ final class VecMath {
      *
      * <p>The whole loop lives in this one method on purpose: a FloatVector passed to or returned from a method
      * that C2 declines to inline (it declines large methods that already have compiled code of their own) is
-     * boxed on the heap, which made this kernel several times slower depending on what ran before it.
+     * boxed on the heap, which made this kernel several times slower depending on what ran before it. For the
+     * same reason every step is written out here with constants broadcast from the static species: with the
+     * polynomials in helpers (and broadcasts over {@code v.species()}) C2 boxed vectors, 75-189 MB allocated
+     * per [4096, 1536] call.
      */
     static void gelu(MemorySegment x, MemorySegment out, long from, long to) {
-        VectorSpecies<Float> sp = FloatVector.SPECIES_PREFERRED;
-        FloatVector one = FloatVector.broadcast(sp, 1f);
-        for (long i = from; i < to; i += sp.length()) {
-            VectorMask<Float> m = sp.indexInRange(i, to);
+        for (long i = from; i < to; i += VL) {
+            VectorMask<Float> m = S.indexInRange(i, to);
             long off = i * Float.BYTES;
-            FloatVector v = FloatVector.fromMemorySegment(sp, x, off, ORDER, m);
+            FloatVector v = FloatVector.fromMemorySegment(S, x, off, ORDER, m);
             FloatVector s = v.mul(INV_SQRT2);
             FloatVector z = s.abs();
             // Near zero: 1 + erf(s) = 1 + s * P(s^2).
-            FloatVector nearZero = s.fma(small(s.mul(s)), one);
+            FloatVector s2 = s.mul(s);
+            FloatVector p = s2.fma(FloatVector.broadcast(S, P6), FloatVector.broadcast(S, P5));
+            p = p.fma(s2, FloatVector.broadcast(S, P4));
+            p = p.fma(s2, FloatVector.broadcast(S, P3));
+            p = p.fma(s2, FloatVector.broadcast(S, P2));
+            p = p.fma(s2, FloatVector.broadcast(S, P1));
+            p = p.fma(s2, FloatVector.broadcast(S, P0));
+            FloatVector nearZero = s.fma(p, FloatVector.broadcast(S, 1f));
             // Far: erfc(z) = exp(-z^2) Q(t). z^2 = x^2/2 is taken from the exact split of x^2 (halving is exact),
             // so the rounding of x/sqrt 2 does not reach the exponent.
             FloatVector xc = v.abs().min(Z_MAX / INV_SQRT2);
             FloatVector hi = xc.mul(xc);
             FloatVector lo = xc.fma(xc, hi.neg());
-            FloatVector erfc = hi.mul(-0.5f).lanewise(VectorOperators.EXP).mul(lo.mul(-0.5f).add(1f))
-                    .mul(scaledErfc(z.min(Z_MAX)));
+            FloatVector zc = z.min(Z_MAX);
+            FloatVector t = FloatVector.broadcast(S, 1f).div(zc.fma(FloatVector.broadcast(S, 0.5f), FloatVector.broadcast(S, 1f)));
+            FloatVector q = t.fma(FloatVector.broadcast(S, Q8), FloatVector.broadcast(S, Q7));
+            q = q.fma(t, FloatVector.broadcast(S, Q6));
+            q = q.fma(t, FloatVector.broadcast(S, Q5));
+            q = q.fma(t, FloatVector.broadcast(S, Q4));
+            q = q.fma(t, FloatVector.broadcast(S, Q3));
+            q = q.fma(t, FloatVector.broadcast(S, Q2));
+            q = q.fma(t, FloatVector.broadcast(S, Q1));
+            q = q.fma(t, FloatVector.broadcast(S, Q0));
+            FloatVector erfc = hi.mul(-0.5f).lanewise(VectorOperators.EXP).mul(lo.mul(-0.5f).add(1f)).mul(q);
             // 1 + erf(s) is erfc(|s|) for negative s and 2 - erfc(s) for positive s.
             FloatVector far = erfc.neg().add(2f).blend(erfc, v.lt(0f));
             FloatVector onePlusErf = far.blend(nearZero, z.lt(1f));
@@ -113,6 +133,6 @@ final class VecMath {
 
     /** {@code a * b + c}. */
     private static FloatVector mad(FloatVector a, FloatVector b, float c) {
-        return a.fma(b, FloatVector.broadcast(a.species(), c));
+        return a.fma(b, FloatVector.broadcast(S, c));
     }
 }

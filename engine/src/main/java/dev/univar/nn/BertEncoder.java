@@ -2,13 +2,17 @@ package dev.univar.nn;
 
 import dev.univar.io.BertConfig;
 import dev.univar.io.BertWeights;
+import dev.univar.tensor.Activation;
 import dev.univar.tensor.Backend;
+import dev.univar.tensor.PackedMatrix;
 import dev.univar.tensor.Tensor;
 import dev.univar.text.Batch;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A BERT encoder (post-layer-norm, as in the original BERT and all-MiniLM-L6-v2) written once against
@@ -17,6 +21,11 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>Activation buffers are allocated once for the largest batch seen and reused, so the steady state allocates
  * nothing. Not thread-safe: one encoder per thread of work (the backend itself runs each operation in parallel).
+ *
+ * <p>The dense weights are treated as constants: the first forward pass packs them into the backend's layout
+ * ({@link Backend#pack}; the query, key and value weights side by side as one {@code [3·hidden, hidden]} matrix,
+ * so the three projections are one product). Code that changes the weights in place (a training step) must call
+ * {@link #prepack()} afterwards, or the encoder keeps computing with the old values.
  */
 public final class BertEncoder implements AutoCloseable {
     private final BertConfig config;
@@ -25,7 +34,14 @@ public final class BertEncoder implements AutoCloseable {
     private Arena arena;
     private int capacityTokens;
     private int capacityBatch;
-    private Tensor x, q, k, v, context, attnOut, ffn, ffnOut, mask, pooled;
+    private Tensor x, qkv, context, attnOut, ffn, ffnOut, mask, pooled;
+    /** Packed dense weights per layer, null until the first forward or {@link #prepack()}. */
+    private List<Packed> packed;
+    private Arena packArena;
+
+    private record Packed(PackedMatrix qkv, Tensor qkvBias, PackedMatrix attnOut, PackedMatrix ffnIn,
+                          PackedMatrix ffnOut) {
+    }
 
     public BertEncoder(BertConfig config, BertWeights weights, Backend backend) {
         this.config = config;
@@ -44,6 +60,53 @@ public final class BertEncoder implements AutoCloseable {
     /** Embedding size (the hidden size). */
     public int dim() {
         return config.hiddenSize();
+    }
+
+    /**
+     * (Re)packs the dense weights from their current values. Called by the first forward pass; call it again after
+     * changing any weight in place. Packing copies: the weight tensors are not referenced by the packed form.
+     */
+    public void prepack() {
+        releasePacked();
+        int h = config.hiddenSize(), inter = config.intermediateSize();
+        long hh = (long) h * h * Float.BYTES, hb = (long) h * Float.BYTES;
+        Arena arena = Arena.ofShared();
+        List<Packed> list = new ArrayList<>();
+        try (Arena tmp = Arena.ofShared()) { // shared: the backend may pack on its worker threads
+            Tensor qkvW = Tensor.allocate(tmp, 3 * h, h);
+            for (BertWeights.Layer l : weights.layers()) {
+                Tensor qkvB = Tensor.allocate(arena, 3 * h);
+                Tensor[] ws = {l.qW(), l.kW(), l.vW()}, bs = {l.qB(), l.kB(), l.vB()};
+                for (int i = 0; i < 3; i++) {
+                    MemorySegment.copy(ws[i].data(), 0, qkvW.data(), i * hh, hh);
+                    MemorySegment.copy(bs[i].data(), 0, qkvB.data(), i * hb, hb);
+                }
+                list.add(new Packed(backend.pack(qkvW, true, 3 * h, h), qkvB,
+                        backend.pack(l.attnOutW(), true, h, h),
+                        backend.pack(l.ffnInW(), true, inter, h),
+                        backend.pack(l.ffnOutW(), true, h, inter)));
+            }
+        } catch (RuntimeException | Error e) {
+            list.forEach(BertEncoder::close);
+            arena.close();
+            throw e;
+        }
+        packed = list;
+        packArena = arena;
+    }
+
+    private static void close(Packed p) {
+        p.qkv.close();
+        p.attnOut.close();
+        p.ffnIn.close();
+        p.ffnOut.close();
+    }
+
+    private void releasePacked() {
+        if (packed != null) packed.forEach(BertEncoder::close);
+        if (packArena != null) packArena.close();
+        packed = null;
+        packArena = null;
     }
 
     /** Mean-pooled, L2-normalised embeddings of a tokenised batch, one row per text, in batch order. */
@@ -91,16 +154,17 @@ public final class BertEncoder implements AutoCloseable {
         backend.embeddings(batch.ids(), batch.typeIds(), emb.word(), emb.position(), emb.tokenType(), x, bs, seq, hidden);
         backend.layerNorm(x, null, emb.lnGamma(), emb.lnBeta(), eps, x, tokens, hidden);
 
-        for (BertWeights.Layer l : weights.layers()) {
-            backend.matmul(x, l.qW(), true, l.qB(), q, tokens, hidden, hidden);
-            backend.matmul(x, l.kW(), true, l.kB(), k, tokens, hidden, hidden);
-            backend.matmul(x, l.vW(), true, l.vB(), v, tokens, hidden, hidden);
-            backend.attention(q, k, v, mask, context, bs, seq, heads, headDim);
-            backend.matmul(context, l.attnOutW(), true, l.attnOutB(), attnOut, tokens, hidden, hidden);
+        if (packed == null) prepack();
+        List<BertWeights.Layer> layers = weights.layers();
+        for (int i = 0; i < layers.size(); i++) {
+            BertWeights.Layer l = layers.get(i);
+            Packed p = packed.get(i);
+            backend.linear(x, p.qkv, p.qkvBias, Activation.NONE, qkv, tokens);
+            backend.attention(qkv, mask, context, bs, seq, heads, headDim);
+            backend.linear(context, p.attnOut, l.attnOutB(), Activation.NONE, attnOut, tokens);
             backend.layerNorm(attnOut, x, l.attnLnGamma(), l.attnLnBeta(), eps, x, tokens, hidden);
-            backend.matmul(x, l.ffnInW(), true, l.ffnInB(), ffn, tokens, inter, hidden);
-            backend.gelu(ffn, ffn, (long) tokens * inter);
-            backend.matmul(ffn, l.ffnOutW(), true, l.ffnOutB(), ffnOut, tokens, hidden, inter);
+            backend.linear(x, p.ffnIn, l.ffnInB(), Activation.GELU, ffn, tokens);
+            backend.linear(ffn, p.ffnOut, l.ffnOutB(), Activation.NONE, ffnOut, tokens);
             backend.layerNorm(ffnOut, x, l.outLnGamma(), l.outLnBeta(), eps, x, tokens, hidden);
         }
         return x.rows(0, tokens);
@@ -115,9 +179,7 @@ public final class BertEncoder implements AutoCloseable {
         arena = Arena.ofShared();
         int hidden = config.hiddenSize(), inter = config.intermediateSize();
         x = Tensor.allocate(arena, capacityTokens, hidden);
-        q = Tensor.allocate(arena, capacityTokens, hidden);
-        k = Tensor.allocate(arena, capacityTokens, hidden);
-        v = Tensor.allocate(arena, capacityTokens, hidden);
+        qkv = Tensor.allocate(arena, capacityTokens, 3 * hidden);
         context = Tensor.allocate(arena, capacityTokens, hidden);
         attnOut = Tensor.allocate(arena, capacityTokens, hidden);
         ffn = Tensor.allocate(arena, capacityTokens, inter);
@@ -128,6 +190,7 @@ public final class BertEncoder implements AutoCloseable {
 
     @Override
     public void close() {
+        releasePacked();
         if (arena != null) arena.close();
         arena = null;
         capacityTokens = capacityBatch = 0;

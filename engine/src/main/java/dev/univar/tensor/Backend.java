@@ -19,6 +19,28 @@ public interface Backend extends AutoCloseable {
     void matmul(Tensor a, Tensor b, boolean transB, Tensor bias, Tensor out, int m, int n, int k);
 
     /**
+     * General product {@code out[m,n] = (accumulate ? out : 0) + op(a) · op(b) (+ bias[n])}, where {@code op(a)} is
+     * {@code a[m,k]}, or {@code a[k,m]} transposed when {@code transA}, and {@code op(b)} as in {@link #matmul}.
+     * {@code bias} may be null. With {@code transA} and {@code accumulate} this is a weight gradient
+     * ({@code dW += dYᵀ · X}).
+     */
+    void gemm(Tensor a, boolean transA, Tensor b, boolean transB, Tensor bias, boolean accumulate, Tensor out,
+              int m, int n, int k);
+
+    /**
+     * Lays out {@code op(b)} ({@code b[k,n]}, or {@code b[n,k]} transposed when {@code transB}) for repeated
+     * {@link #linear} calls. The result is a copy taken now: the caller declares {@code b} constant until it
+     * packs again (after a training step, say). Close the result when done with it.
+     */
+    PackedMatrix pack(Tensor b, boolean transB, int n, int k);
+
+    /**
+     * {@code out[m,n] = act(a[m,k] · B + bias[n])} with B packed by this backend's {@link #pack}; {@code bias} may
+     * be null. The same result as {@link #matmul} followed by the activation, in one pass over {@code out}.
+     */
+    void linear(Tensor a, PackedMatrix b, Tensor bias, Activation act, Tensor out, int m);
+
+    /**
      * {@code out[r,:] = (y - mean(y)) / sqrt(var(y) + eps) * gamma + beta} with {@code y = x[r,:] + residual[r,:]}
      * ({@code residual} may be null; biased variance, as PyTorch). {@code out} may alias {@code x} or {@code residual}.
      */
@@ -40,6 +62,13 @@ public interface Backend extends AutoCloseable {
      * Scores are scaled by {@code 1/sqrt(headDim)}.
      */
     void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out, int batch, int seq, int heads, int headDim);
+
+    /**
+     * {@link #attention} with q, k and v side by side in one {@code [batch * seq, 3 * heads * headDim]} tensor
+     * (columns: q, then k, then v), as a fused QKV projection produces them. {@code out} is
+     * {@code [batch * seq, heads * headDim]}.
+     */
+    void attention(Tensor qkv, Tensor mask, Tensor out, int batch, int seq, int heads, int headDim);
 
     /**
      * BERT embeddings: {@code out[b*seq + t, :] = word[ids[b*seq+t]] + position[t] + tokenType[typeIds[b*seq+t]]}.

@@ -1,5 +1,7 @@
 package dev.univar.cpu;
 
+import dev.univar.tensor.Activation;
+import dev.univar.tensor.PackedMatrix;
 import dev.univar.tensor.Tensor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -68,6 +70,110 @@ class CpuBackendTest {
 
     @ParameterizedTest
     @ValueSource(ints = {1, 2, 3})
+    void gemmTransposedAndAccumulating(int threads) {
+        try (CpuBackend cpu = new CpuBackend(threads)) {
+            int[][] shapes = {{1, 1, 1}, {3, 17, 5}, {17, 31, 100}, {100, 33, 7}, {67, 129, 600}, {200, 45, 300}, {5, 4, 0}};
+            int variant = 0;
+            for (int[] sh : shapes) {
+                int m = sh[0], n = sh[1], k = sh[2];
+                for (boolean transA : new boolean[]{false, true}) {
+                    for (boolean transB : new boolean[]{false, true}) {
+                        for (boolean accumulate : new boolean[]{false, true}) {
+                            boolean withBias = (variant++ % 3) != 0;
+                            Tensor a = random(m * k, 1), b = random(k * n, 1), bias = withBias ? random(n, 1) : null;
+                            Tensor start = random(m * n, 1);
+                            Tensor expected = copy(start, m * n + 1), actual = copy(start, m * n + 1);
+                            reference.gemm(a, transA, b, transB, bias, accumulate, expected, m, n, k);
+                            cpu.gemm(a, transA, b, transB, bias, accumulate, actual, m, n, k);
+                            assertClose(expected, actual, 1e-4, "gemm m=%d n=%d k=%d transA=%s transB=%s acc=%s bias=%s"
+                                    .formatted(m, n, k, transA, transB, accumulate, withBias));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void packedLinear(int threads) {
+        try (CpuBackend cpu = new CpuBackend(threads)) {
+            int[][] shapes = {{1, 1, 1}, {16, 384, 384}, {3, 17, 5}, {17, 100, 31}, {100, 1153, 383}, {300, 65, 600}, {4, 5, 0}};
+            int variant = 0;
+            for (int[] sh : shapes) {
+                int m = sh[0], n = sh[1], k = sh[2];
+                for (boolean transB : new boolean[]{false, true}) {
+                    for (Activation act : Activation.values()) {
+                        boolean withBias = (variant++ % 3) != 0;
+                        Tensor a = random(m * k, 1), b = random(k * n, 1), bias = withBias ? random(n, 1) : null;
+                        Tensor expected = withSentinel(m * n), actual = withSentinel(m * n);
+                        reference.matmul(a, b, transB, bias, expected, m, n, k);
+                        if (act == Activation.GELU) reference.gelu(expected, expected, (long) m * n);
+                        try (PackedMatrix packed = cpu.pack(b, transB, n, k)) {
+                            b.fill(7f); // a snapshot: later changes to b are not seen
+                            cpu.linear(a, packed, bias, act, actual, m);
+                        }
+                        assertClose(expected, actual, 1e-4, "linear m=%d n=%d k=%d transB=%s act=%s bias=%s"
+                                .formatted(m, n, k, transB, act, withBias));
+                        // The reference's own linear agrees too.
+                        Tensor ref2 = withSentinel(m * n);
+                        Tensor b2 = random(k * n, 1);
+                        reference.matmul(a, b2, transB, bias, expected, m, n, k);
+                        if (act == Activation.GELU) reference.gelu(expected, expected, (long) m * n);
+                        reference.linear(a, reference.pack(b2, transB, n, k), bias, act, ref2, m);
+                        assertClose(expected, ref2, 1e-6, "reference linear");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void packedMatrixOfAnotherBackendIsRejected() {
+        try (CpuBackend cpu = new CpuBackend(1); CpuBackend other = new CpuBackend(1)) {
+            Tensor b = random(12, 1), a = random(12, 1), out = random(9, 1);
+            PackedMatrix p = other.pack(b, true, 3, 4);
+            try {
+                cpu.linear(a, p, null, Activation.NONE, out, 3);
+                fail("used a matrix packed by another backend");
+            } catch (IllegalArgumentException expected) {
+                // good
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void fusedQkvAttention(int threads) {
+        try (CpuBackend cpu = new CpuBackend(threads)) {
+            for (int seq : new int[]{1, 9, 17, 100}) {
+                for (int[] hd : new int[][]{{1, 8}, {3, 20}, {12, 32}}) {
+                    int heads = hd[0], headDim = hd[1], batch = 4, width = heads * headDim, tokens = batch * seq;
+                    Tensor qkv = random(tokens * 3 * width, 2), mask = mask(batch, seq);
+                    // The same q, k, v as separate tensors, for the reference's unfused attention.
+                    Tensor q = Tensor.allocate(arena, tokens * width), k = Tensor.allocate(arena, tokens * width),
+                            v = Tensor.allocate(arena, tokens * width);
+                    for (int t = 0; t < tokens; t++)
+                        for (int c = 0; c < width; c++) {
+                            q.set((long) t * width + c, qkv.get((long) t * 3 * width + c));
+                            k.set((long) t * width + c, qkv.get((long) t * 3 * width + width + c));
+                            v.set((long) t * width + c, qkv.get((long) t * 3 * width + 2 * width + c));
+                        }
+                    Tensor expected = withSentinel(tokens * width), fusedRef = withSentinel(tokens * width),
+                            actual = withSentinel(tokens * width);
+                    reference.attention(q, k, v, mask, expected, batch, seq, heads, headDim);
+                    reference.attention(qkv, mask, fusedRef, batch, seq, heads, headDim);
+                    cpu.attention(qkv, mask, actual, batch, seq, heads, headDim);
+                    String what = "fused attention seq=%d heads=%d headDim=%d".formatted(seq, heads, headDim);
+                    assertClose(expected, fusedRef, 1e-6, "reference " + what);
+                    assertClose(expected, actual, 1e-5, what);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
     void layerNorm(int threads) {
         try (CpuBackend cpu = new CpuBackend(threads)) {
             for (int rows : new int[]{1, 3, 17, 100}) {
@@ -128,7 +234,7 @@ class CpuBackendTest {
     @ValueSource(ints = {1, 2, 3})
     void attention(int threads) {
         try (CpuBackend cpu = new CpuBackend(threads)) {
-            for (int seq : new int[]{1, 7, 17, 64}) {
+            for (int seq : new int[]{1, 7, 17, 64, 130}) {
                 for (int heads : new int[]{1, 3}) {
                     for (int headDim : new int[]{8, 20, 32}) {
                         int batch = 4, size = batch * seq * heads * headDim;
