@@ -233,6 +233,7 @@ public final class Trainer {
             graph.backward(tensorOf(dEmb, 0, n, dim), grads);
             return loss;
         }
+        encoder.prepack(); // the weights changed at the last optimizer step: the encoder's packed copy is stale
         for (int from = 0; from < n; from += micro) {
             int to = Math.min(n, from + micro);
             float[][] rows = encoder.embed(Batch.pad(java.util.Arrays.copyOfRange(enc, from, to), tokenizer.padId()));
