@@ -207,11 +207,23 @@ class EmbedCommandTest {
     }
 
     @Test
-    void demoPrintsAPerLlmSummary() {
+    void demoRunsTheWholeJobAndSaysWhereEverythingIs() throws IOException {
         Path sample = Path.of(System.getProperty("univar.root", ".."), "data", "sample", "pct-answers.csv");
-        Run r = run("demo", "--sample", sample.toAbsolutePath().toString(), "--max-length", "32");
+        Path out = dir.resolve("demo");
+        // A smoke test of the wiring: two training steps, short texts (the real demo trains 60 steps at 128 tokens).
+        Run r = run("demo", "--sample", sample.toAbsolutePath().toString(), "--max-length", "32", "--steps", "2",
+                "--output", out.toString());
         assertEquals(0, r.exit(), r.err());
-        assertTrue(r.out().contains("identified: nearest LLM centroid"), r.out());
-        assertTrue(r.out().contains("zephyr-7b-beta"), r.out());
+        for (String f : List.of("eval.json", "map.png", "map.csv", "distances.csv", "distances.png", "report.html")) {
+            assertTrue(Files.size(out.resolve(f)) > 0, f);
+            assertTrue(r.out().contains(out.resolve(f).toAbsolutePath().toString()), r.out());
+        }
+        assertTrue(r.out().contains("trained model"), r.out());
+        assertTrue(r.out().contains("minilm"), "the table compares with the base model: " + r.out());
+        // A second run reuses the trained model.
+        Run again = run("demo", "--sample", sample.toAbsolutePath().toString(), "--max-length", "32", "--steps", "2",
+                "--output", out.toString());
+        assertEquals(0, again.exit(), again.err());
+        assertTrue(again.err().contains("already reached step 2"), again.err());
     }
 }
