@@ -16,8 +16,8 @@ import java.util.Map;
 
 /**
  * The encoder forward pass, univar against ONNX Runtime on the same ONNX file, same random token ids, same
- * thread count, in one JVM. The two engines run alternately, one batch each, so drift in the machine's speed
- * (other load, frequency) hits both alike. Medians; the ratio is univar's throughput over ORT's.
+ * thread count, in one JVM, each engine's timed runs in a block after its own warm-up. Medians; the ratio is
+ * univar's throughput over ORT's.
  *
  * <p>Usage: {@code EncoderComparison [--threads 2] [--repeat 20] [--shapes 32x128,8x512,1x16]}
  */
@@ -64,24 +64,16 @@ public final class EncoderComparison {
                             throw new RuntimeException(e);
                         }
                     };
+                    // In blocks, each after its own warm-up: ONNX Runtime's idle workers spin after a run and
+                    // would take the cores from a univar run that followed at once (and the other way round).
                     Bench.warmUp(ours, 2);
+                    double um = Bench.time(ours, 0, repeat).median();
                     Bench.warmUp(theirs, 2);
-                    double[] u = new double[repeat], o = new double[repeat];
-                    for (int i = 0; i < repeat; i++) {
-                        u[i] = Bench.time(ours, 0, 1).median();
-                        o[i] = Bench.time(theirs, 0, 1).median();
-                    }
-                    double um = new Bench.Timing(sorted(u)).median(), om = new Bench.Timing(sorted(o)).median();
+                    double om = Bench.time(theirs, 0, repeat).median();
                     System.out.printf(Locale.ROOT, "%-8s %12.2f %12.2f %12.1f %12.1f %7.2f%n", shape, um * 1e3, om * 1e3,
                             batch / um, batch / om, om / um);
                 }
             }
         }
-    }
-
-    private static double[] sorted(double[] a) {
-        double[] c = a.clone();
-        Arrays.sort(c);
-        return c;
     }
 }

@@ -17,7 +17,7 @@ import java.util.Locale;
 
 /**
  * SGEMM, univar against OpenBLAS ({@code cblas_sgemm} through FFM, Debian's libopenblas0), same shapes,
- * same thread count, alternating runs, medians. {@code C = A·Bᵀ} with row-major A[m,k], B[n,k], as the encoder
+ * same thread count, each engine's runs in a block after its own warm-up, medians. {@code C = A·Bᵀ} with row-major A[m,k], B[n,k], as the encoder
  * multiplies by PyTorch Linear weights.
  *
  * <p>Usage: {@code OpenBlasGemm [--threads 2] [--repeat 20] [--lib /usr/lib/x86_64-linux-gnu/libopenblas.so.0]}
@@ -73,17 +73,14 @@ public final class OpenBlasGemm {
                         throw new RuntimeException(e);
                     }
                 };
+                // In blocks, not alternating: OpenBLAS's idle workers spin for a while after each call and would
+                // take the cores from the next univar run (and univar's pool would do the same the other way).
                 Bench.warmUp(ours, 1.5);
+                Bench.Timing u = Bench.time(ours, 0, repeat);
                 Bench.warmUp(theirs, 1.5);
-                double[] u = new double[repeat], o = new double[repeat];
-                for (int i = 0; i < repeat; i++) {
-                    u[i] = Bench.time(ours, 0, 1).median();
-                    o[i] = Bench.time(theirs, 0, 1).median();
-                }
-                java.util.Arrays.sort(u);
-                java.util.Arrays.sort(o);
+                Bench.Timing o = Bench.time(theirs, 0, repeat);
                 double flops = Bench.gemmFlops(m, n, k);
-                double ug = flops / new Bench.Timing(u).median() / 1e9, og = flops / new Bench.Timing(o).median() / 1e9;
+                double ug = flops / u.median() / 1e9, og = flops / o.median() / 1e9;
                 System.out.printf(Locale.ROOT, "%-18s %14.1f %16.1f %7.2f%n", m + "x" + n + "x" + k, ug, og, ug / og);
             }
         }
