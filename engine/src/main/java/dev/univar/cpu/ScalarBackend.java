@@ -95,18 +95,28 @@ public class ScalarBackend implements Backend {
         double[] y = new double[dim];
         for (int r = 0; r < rows; r++) {
             long base = (long) r * dim;
-            double mean = 0;
-            for (int i = 0; i < dim; i++) {
-                y[i] = x.get(base + i) + (residual == null ? 0.0 : residual.get(base + i));
-                mean += y[i];
-            }
-            mean /= dim;
-            double var = 0;
-            for (int i = 0; i < dim; i++) var += (y[i] - mean) * (y[i] - mean);
-            var /= dim;
-            double inv = 1 / Math.sqrt(var + eps);
-            for (int i = 0; i < dim; i++) out.set(base + i, (float) ((y[i] - mean) * inv * gamma.get(i) + beta.get(i)));
+            normalizeRow(x, residual, base, dim, eps, y);
+            for (int i = 0; i < dim; i++) out.set(base + i, (float) (y[i] * gamma.get(i) + beta.get(i)));
         }
+    }
+
+    /**
+     * Layer norm's statistics in double: fills {@code y} with row {@code base} of {@code x + residual}, centred
+     * and scaled to unit variance, and returns {@code 1/sqrt(var + eps)} (biased variance, as PyTorch).
+     */
+    static double normalizeRow(Tensor x, Tensor residual, long base, int dim, float eps, double[] y) {
+        double mean = 0;
+        for (int i = 0; i < dim; i++) {
+            y[i] = x.get(base + i) + (residual == null ? 0.0 : residual.get(base + i));
+            mean += y[i];
+        }
+        mean /= dim;
+        double var = 0;
+        for (int i = 0; i < dim; i++) var += (y[i] - mean) * (y[i] - mean);
+        var /= dim;
+        double inv = 1 / Math.sqrt(var + eps);
+        for (int i = 0; i < dim; i++) y[i] = (y[i] - mean) * inv;
+        return inv;
     }
 
     @Override

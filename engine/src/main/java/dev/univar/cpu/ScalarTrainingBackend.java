@@ -57,18 +57,8 @@ public class ScalarTrainingBackend extends ScalarBackend implements TrainingBack
         double[] y = new double[dim];
         for (int r = 0; r < rows; r++) {
             long base = (long) r * dim;
-            double mean = 0;
-            for (int i = 0; i < dim; i++) {
-                y[i] = x.get(base + i) + (residual == null ? 0.0 : residual.get(base + i));
-                mean += y[i];
-            }
-            mean /= dim;
-            double var = 0;
-            for (int i = 0; i < dim; i++) var += (y[i] - mean) * (y[i] - mean);
-            var /= dim;
-            double inv = 1 / Math.sqrt(var + eps);
-            rstd.set(r, (float) inv);
-            for (int i = 0; i < dim; i++) xhat.set(base + i, (float) ((y[i] - mean) * inv));
+            rstd.set(r, (float) normalizeRow(x, residual, base, dim, eps, y));
+            for (int i = 0; i < dim; i++) xhat.set(base + i, (float) y[i]);
         }
     }
 
