@@ -144,7 +144,7 @@ final class Attention {
         float max = maxV.reduceLanes(VectorOperators.MAX);
         FloatVector sumV = FloatVector.zero(S);
         for (int j = 0; j < keysPad; j += VL) {
-            FloatVector e = FloatVector.fromArray(S, sc, base + j).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = VecMath.exp(FloatVector.fromArray(S, sc, base + j).sub(max));
             e = FloatVector.zero(S).blend(e, S.indexInRange(j, nk));
             sumV = sumV.add(e);
             e.intoArray(sc, base + j);

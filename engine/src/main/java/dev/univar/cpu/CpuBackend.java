@@ -218,7 +218,7 @@ public class CpuBackend implements Backend {
                     .compare(VectorOperators.NE, 0f, inRange);
             long off = base + (long) i * Float.BYTES;
             FloatVector e = FloatVector.zero(S).blend(
-                    FloatVector.fromMemorySegment(S, x, off, ORDER, valid).sub(max).lanewise(VectorOperators.EXP), valid);
+                    VecMath.exp(FloatVector.fromMemorySegment(S, x, off, ORDER, valid).sub(max)), valid);
             sumV = sumV.add(e);
             e.intoMemorySegment(x, off, ORDER, inRange);
         }

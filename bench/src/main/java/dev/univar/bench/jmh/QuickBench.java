@@ -37,6 +37,7 @@ public final class QuickBench {
             if (what.contains("gemm")) gemm(arena, cpu);
             if (what.contains("attention")) attention(arena, cpu);
             if (what.contains("ops")) ops(arena, cpu);
+            if (what.contains("linear")) linear(arena, cpu);
             if (what.contains("encoder")) encoder(arena, cpu);
             if (what.contains("ort")) ort();
             if (what.contains("profile")) profile(arena, cpu);
@@ -98,6 +99,24 @@ public final class QuickBench {
             double ns = median(() -> cpu.matmul(a, b, true, bias, c, m, n, k));
             System.out.printf(Locale.ROOT, "gemm %4dx%4dx%4d transB: %8.3f ms  %6.1f GFLOP/s  (cpu-time/threads: %6.1f GFLOP/s)%n",
                     m, n, k, ns / 1e6, 2.0 * m * n * k / ns, 2.0 * m * n * k / lastCpu);
+        }
+    }
+
+    /** The encoder's packed products at 4096 tokens (32x128), each alone, through {@code linear}. */
+    static void linear(Arena arena, CpuBackend cpu) {
+        int m = 4096;
+        int[][] shapes = {{1152, 384, 0}, {384, 384, 0}, {1536, 384, 1}, {1536, 384, 0}, {384, 1536, 0}};
+        for (int[] s : shapes) {
+            int n = s[0], k = s[1];
+            boolean gelu = s[2] == 1;
+            Tensor a = BenchData.random(arena, 1, 1, m, k), b = BenchData.random(arena, 2, 1, n, k);
+            Tensor bias = BenchData.random(arena, 3, 1, n), c = Tensor.allocate(arena, m, n);
+            try (var p = cpu.pack(b, true, n, k)) {
+                var act = gelu ? dev.univar.tensor.Activation.GELU : dev.univar.tensor.Activation.NONE;
+                double ns = median(() -> cpu.linear(a, p, bias, act, c, m));
+                System.out.printf(Locale.ROOT, "linear %4dx%4dx%4d%s: %8.3f ms  %6.1f GFLOP/s  (cpu-time/threads: %6.1f GFLOP/s)%n",
+                        m, n, k, gelu ? " +gelu" : "      ", ns / 1e6, 2.0 * m * n * k / ns, 2.0 * m * n * k / lastCpu);
+            }
         }
     }
 
