@@ -121,7 +121,7 @@ public final class QuickBench {
     }
 
     static void attention(Arena arena, CpuBackend cpu) {
-        for (int[] s : new int[][]{{32, 128}, {8, 512}, {1, 16}}) {
+        for (int[] s : new int[][]{{32, 128}, {8, 512}, {1, 16}, {2, 128}, {1, 512}}) {
             int bs = s[0], seq = s[1], tokens = bs * seq;
             Tensor q = BenchData.random(arena, 1, 1, tokens, 384), k = BenchData.random(arena, 2, 1, tokens, 384);
             Tensor v = BenchData.random(arena, 3, 1, tokens, 384), out = Tensor.allocate(arena, tokens, 384);
@@ -142,6 +142,8 @@ public final class QuickBench {
         System.out.printf(Locale.ROOT, "layerNorm+residual [4096,384]: %8.3f ms (cpu/threads %8.3f ms)%n", ln / 1e6, lastCpu / 1e6);
         double ge = median(() -> cpu.gelu(f, fo, (long) rows * 1536));
         System.out.printf(Locale.ROOT, "gelu [4096,1536]: %8.3f ms (cpu/threads %8.3f ms)%n", ge / 1e6, lastCpu / 1e6);
+        double gi = median(() -> cpu.gelu(fo, fo, (long) rows * 1536));
+        System.out.printf(Locale.ROOT, "gelu [4096,1536] in place: %8.3f ms (cpu/threads %8.3f ms)%n", gi / 1e6, lastCpu / 1e6);
     }
 
     static final int[][] ENCODER_SHAPES = {{32, 128}, {8, 512}, {1, 16}};
