@@ -99,9 +99,9 @@ final class Attention {
         for (int idx = 0; idx < keysPad; idx++) {
             if (idx < nk) {
                 long row = (seqBase + s.keys[idx]) * inRow;
-                copyRow(k, row + kOff, vs, idx * dimPad, headDim, 1f); // staging
+                MemorySegment.copy(k, ValueLayout.JAVA_FLOAT, row + kOff, vs, idx * dimPad, headDim); // staging
                 for (int d = 0; d < headDim; d++) kt[d * keysPad + idx] = vs[idx * dimPad + d];
-                copyRow(v, row + vOff, vs, idx * dimPad, headDim, 1f);
+                MemorySegment.copy(v, ValueLayout.JAVA_FLOAT, row + vOff, vs, idx * dimPad, headDim);
                 Arrays.fill(vs, idx * dimPad + headDim, (idx + 1) * dimPad, 0f);
             } else {
                 for (int d = 0; d < headDim; d++) kt[d * keysPad + idx] = 0f;
@@ -113,7 +113,8 @@ final class Attention {
             int rows = Math.min(R, seq - i0);
             for (int r = 0; r < R; r++) {
                 if (r < rows) {
-                    copyRow(q, (seqBase + i0 + r) * inRow + qOff, qb, r * headDim, headDim, scale);
+                    MemorySegment.copy(q, ValueLayout.JAVA_FLOAT, (seqBase + i0 + r) * inRow + qOff, qb, r * headDim, headDim);
+                    for (int d = 0; d < headDim; d++) qb[r * headDim + d] *= scale;
                 } else {
                     Arrays.fill(qb, r * headDim, (r + 1) * headDim, 0f);
                 }
@@ -124,10 +125,7 @@ final class Attention {
             weightedValues(vs, sc, acc, nk, keysPad, dimPad);
             for (int r = 0; r < rows; r++) {
                 long o = (seqBase + i0 + r) * outRow + headOff;
-                int d = 0;
-                for (; d + VL <= headDim; d += VL)
-                    FloatVector.fromArray(S, acc, r * dimPad + d).mul(inv[r]).intoMemorySegment(out, o + (long) d * Float.BYTES, ORDER);
-                if (d < headDim) {
+                for (int d = 0; d < headDim; d += VL) {
                     VectorMask<Float> m = S.indexInRange(d, headDim);
                     FloatVector.fromArray(S, acc, r * dimPad + d).mul(inv[r]).intoMemorySegment(out, o + (long) d * Float.BYTES, ORDER, m);
                 }
@@ -136,44 +134,21 @@ final class Attention {
     }
 
     /**
-     * {@code dst[at, at + len) = scale * seg[off, off + len)} (off in bytes) by vectors: a MemorySegment.copy of a
-     * head's 32 floats costs more than the products that use them (a ragged end is masked).
-     */
-    private static void copyRow(MemorySegment seg, long off, float[] dst, int at, int len, float scale) {
-        int d = 0;
-        for (; d + VL <= len; d += VL)
-            FloatVector.fromMemorySegment(S, seg, off + (long) d * Float.BYTES, ORDER).mul(scale).intoArray(dst, at + d);
-        if (d < len) {
-            VectorMask<Float> m = S.indexInRange(d, len);
-            FloatVector.fromMemorySegment(S, seg, off + (long) d * Float.BYTES, ORDER, m).mul(scale).intoArray(dst, at + d, m);
-        }
-    }
-
-    /**
      * Exponentials of the row {@code sc[base, base + keysPad)} less its max over the first nk, in place (lanes past nk
      * become 0); returns 1 / their sum.
      */
     private static float softmax(float[] sc, int base, int nk, int keysPad) {
-        // Whole vectors of real keys unmasked, the one straddling nk masked (masks in every step cost about 2x).
-        int whole = nk / VL * VL;
         FloatVector maxV = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (int j = 0; j < whole; j += VL) maxV = maxV.max(FloatVector.fromArray(S, sc, base + j));
-        if (whole < nk)
-            maxV = maxV.lanewise(VectorOperators.MAX, FloatVector.fromArray(S, sc, base + whole), S.indexInRange(whole, nk));
+        for (int j = 0; j < keysPad; j += VL)
+            maxV = maxV.lanewise(VectorOperators.MAX, FloatVector.fromArray(S, sc, base + j), S.indexInRange(j, nk));
         float max = maxV.reduceLanes(VectorOperators.MAX);
         FloatVector sumV = FloatVector.zero(S);
-        for (int j = 0; j < whole; j += VL) {
-            FloatVector e = VecMath.exp(FloatVector.fromArray(S, sc, base + j).sub(max));
+        for (int j = 0; j < keysPad; j += VL) {
+            FloatVector e = FloatVector.fromArray(S, sc, base + j).sub(max).lanewise(VectorOperators.EXP);
+            e = FloatVector.zero(S).blend(e, S.indexInRange(j, nk));
             sumV = sumV.add(e);
             e.intoArray(sc, base + j);
         }
-        if (whole < nk) {
-            FloatVector e = VecMath.exp(FloatVector.fromArray(S, sc, base + whole).sub(max));
-            e = FloatVector.zero(S).blend(e, S.indexInRange(whole, nk));
-            sumV = sumV.add(e);
-            e.intoArray(sc, base + whole);
-        }
-        for (int j = roundUp(nk, VL); j < keysPad; j += VL) FloatVector.zero(S).intoArray(sc, base + j);
         return 1 / sumV.reduceLanes(VectorOperators.ADD);
     }
 
