@@ -37,6 +37,7 @@ public final class QuickBench {
             if (what.contains("gemm")) gemm(arena, cpu);
             if (what.contains("attention")) attention(arena, cpu);
             if (what.contains("ops")) ops(arena, cpu);
+            if (what.contains("linear")) linear(arena, cpu);
             if (what.contains("encoder")) encoder(arena, cpu);
             if (what.contains("ort")) ort();
             if (what.contains("profile")) profile(arena, cpu);
@@ -101,8 +102,26 @@ public final class QuickBench {
         }
     }
 
+    /** The encoder's packed products at 4096 tokens (32x128), each alone, through {@code linear}. */
+    static void linear(Arena arena, CpuBackend cpu) {
+        int m = 4096;
+        int[][] shapes = {{1152, 384, 0}, {384, 384, 0}, {1536, 384, 1}, {1536, 384, 0}, {384, 1536, 0}};
+        for (int[] s : shapes) {
+            int n = s[0], k = s[1];
+            boolean gelu = s[2] == 1;
+            Tensor a = BenchData.random(arena, 1, 1, m, k), b = BenchData.random(arena, 2, 1, n, k);
+            Tensor bias = BenchData.random(arena, 3, 1, n), c = Tensor.allocate(arena, m, n);
+            try (var p = cpu.pack(b, true, n, k)) {
+                var act = gelu ? dev.univar.tensor.Activation.GELU : dev.univar.tensor.Activation.NONE;
+                double ns = median(() -> cpu.linear(a, p, bias, act, c, m));
+                System.out.printf(Locale.ROOT, "linear %4dx%4dx%4d%s: %8.3f ms  %6.1f GFLOP/s  (cpu-time/threads: %6.1f GFLOP/s)%n",
+                        m, n, k, gelu ? " +gelu" : "      ", ns / 1e6, 2.0 * m * n * k / ns, 2.0 * m * n * k / lastCpu);
+            }
+        }
+    }
+
     static void attention(Arena arena, CpuBackend cpu) {
-        for (int[] s : new int[][]{{32, 128}, {8, 512}, {1, 16}}) {
+        for (int[] s : new int[][]{{32, 128}, {8, 512}, {1, 16}, {2, 128}, {1, 512}}) {
             int bs = s[0], seq = s[1], tokens = bs * seq;
             Tensor q = BenchData.random(arena, 1, 1, tokens, 384), k = BenchData.random(arena, 2, 1, tokens, 384);
             Tensor v = BenchData.random(arena, 3, 1, tokens, 384), out = Tensor.allocate(arena, tokens, 384);
@@ -123,6 +142,8 @@ public final class QuickBench {
         System.out.printf(Locale.ROOT, "layerNorm+residual [4096,384]: %8.3f ms (cpu/threads %8.3f ms)%n", ln / 1e6, lastCpu / 1e6);
         double ge = median(() -> cpu.gelu(f, fo, (long) rows * 1536));
         System.out.printf(Locale.ROOT, "gelu [4096,1536]: %8.3f ms (cpu/threads %8.3f ms)%n", ge / 1e6, lastCpu / 1e6);
+        double gi = median(() -> cpu.gelu(fo, fo, (long) rows * 1536));
+        System.out.printf(Locale.ROOT, "gelu [4096,1536] in place: %8.3f ms (cpu/threads %8.3f ms)%n", gi / 1e6, lastCpu / 1e6);
     }
 
     static final int[][] ENCODER_SHAPES = {{32, 128}, {8, 512}, {1, 16}};
