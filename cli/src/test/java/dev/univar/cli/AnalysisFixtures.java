@@ -9,9 +9,7 @@ import org.junit.jupiter.api.Assumptions;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.Reader;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -32,8 +30,6 @@ final class AnalysisFixtures {
     private AnalysisFixtures() {
     }
 
-    record Run(int exit, String out, String err) {
-    }
 
     /** One model cache (and embedding cache) for every analysis test in this JVM: the import happens once. */
     static synchronized void setUpHome() throws IOException {
@@ -45,18 +41,8 @@ final class AnalysisFixtures {
         System.setProperty("univar.home", home.toString());
     }
 
-    static synchronized Run run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    static Run run(String... args) {
+        return Run.of(args);
     }
 
     /** The real PCT data, or the test is skipped. */

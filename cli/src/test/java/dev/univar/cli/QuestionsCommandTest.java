@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class QuestionsCommandTest {
     @Test
     void listShowsSetsLanguagesAndCounts() {
-        CollectCommandTest.Run r = CollectCommandTest.run("questions", "list");
+        Run r = CollectCommandTest.run("questions", "list");
         assertEquals(0, r.exit(), r.err());
         List<String> lines = r.out().lines().toList();
         assertTrue(lines.getFirst().matches("set\\s+en\\s+zh\\s+de\\s+ja\\s+description"), r.out());
@@ -21,7 +21,7 @@ class QuestionsCommandTest {
 
     @Test
     void showPrintsTheQuestionsOfALanguage() {
-        CollectCommandTest.Run r = CollectCommandTest.run("questions", "show", "pvq", "--language", "zh", "--limit", "5");
+        Run r = CollectCommandTest.run("questions", "show", "pvq", "--language", "zh", "--limit", "5");
         assertEquals(0, r.exit(), r.err());
         List<String> lines = r.out().lines().toList();
         assertEquals(5, lines.size(), r.out());
@@ -36,7 +36,7 @@ class QuestionsCommandTest {
 
     @Test
     void unknownSetOrLanguageIsAnError() {
-        CollectCommandTest.Run r = CollectCommandTest.run("questions", "show", "nope");
+        Run r = CollectCommandTest.run("questions", "show", "nope");
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("unknown question set 'nope'"), r.err());
         r = CollectCommandTest.run("questions", "show", "pvq", "--language", "ja");
