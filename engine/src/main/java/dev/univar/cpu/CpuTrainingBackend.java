@@ -94,13 +94,7 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
     @Override
     public synchronized void matmulBackward(Tensor dOut, Tensor x, Tensor w, Tensor dX, Tensor dW, Tensor dBias,
                                             int m, int n, int k) {
-        Args.nonNegative(m, n, k);
-        Args.fits("dOut", dOut, (long) m * n);
-        Args.fits("x", x, (long) m * k);
-        Args.fits("w", w, (long) n * k);
-        Args.fits("dW", dW, (long) n * k);
-        if (dX != null) Args.fits("dX", dX, (long) m * k);
-        if (dBias != null) Args.fits("dBias", dBias, n);
+        TrainingChecks.matmulBackward(dOut, x, w, dX, dW, dBias, m, n, k);
         if (dX != null) matmul(dOut, w, false, null, dX, m, k, n); // [m,n] · [n,k]
         if (m == 0) return;
         ensureGradScratch((long) m * n, (long) n * k);
@@ -158,14 +152,10 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
     @Override
     public void layerNormTrain(Tensor x, Tensor residual, Tensor gamma, Tensor beta, float eps, Tensor out,
                                Tensor xhat, Tensor rstd, int rows, int dim) {
-        if (out.data().asOverlappingSlice(x.data()).isPresent() || residual != null && out.data().asOverlappingSlice(residual.data()).isPresent())
-            throw new IllegalArgumentException("layerNormTrain: out may not alias its inputs");
+        TrainingChecks.layerNormTrain(x, residual, out, xhat, rstd, rows, dim);
         // The output from the inference kernel itself, so a training forward equals an inference forward; the
         // statistics are recomputed (a cheap extra pass over a row that is still in cache).
         layerNorm(x, residual, gamma, beta, eps, out, rows, dim);
-        long size = (long) rows * dim;
-        Args.fits("xhat", xhat, size);
-        Args.fits("rstd", rstd, rows);
         MemorySegment xs = x.data(), rs = residual == null ? null : residual.data(), hs = xhat.data(), ss = rstd.data();
         split(rows, dim, (part, from, to) -> {
             for (long r = from; r < to; r++) {
@@ -203,15 +193,7 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
     @Override
     public synchronized void layerNormBackward(Tensor dOut, Tensor xhat, Tensor rstd, Tensor gamma, Tensor dY,
                                                Tensor dGamma, Tensor dBeta, int rows, int dim) {
-        Args.nonNegative(rows, dim);
-        long size = (long) rows * dim;
-        Args.fits("dOut", dOut, size);
-        Args.fits("xhat", xhat, size);
-        Args.fits("rstd", rstd, rows);
-        Args.fits("gamma", gamma, dim);
-        Args.fits("dY", dY, size);
-        Args.fits("dGamma", dGamma, dim);
-        Args.fits("dBeta", dBeta, dim);
+        TrainingChecks.layerNormBackward(dOut, xhat, rstd, gamma, dY, dGamma, dBeta, rows, dim);
         int dimPad = Attention.roundUp(dim, VL);
         for (int p = 0; p < partial.length; p++) {
             if (partial[p].length < 2 * dimPad) partial[p] = new float[2 * dimPad];
@@ -263,10 +245,7 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
 
     @Override
     public void geluBackward(Tensor x, Tensor dOut, Tensor dX, long n) {
-        Args.nonNegative(n);
-        Args.fits("x", x, n);
-        Args.fits("dOut", dOut, n);
-        Args.fits("dX", dX, n);
+        TrainingChecks.geluBackward(x, dOut, dX, n);
         MemorySegment xs = x.data(), ds = dOut.data(), os = dX.data();
         long chunks = (n + GELU_CHUNK - 1) / GELU_CHUNK;
         final float invSqrt2Pi = (float) (1 / Math.sqrt(2 * Math.PI));
@@ -298,14 +277,7 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
     @Override
     public void attentionForwardTrain(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out, Tensor probs,
                                       int batch, int seq, int heads, int headDim) {
-        Args.nonNegative(batch, seq, heads, headDim);
-        long size = (long) batch * seq * heads * headDim;
-        Args.fits("q", q, size);
-        Args.fits("k", k, size);
-        Args.fits("v", v, size);
-        Args.fits("out", out, size);
-        Args.fits("mask", mask, (long) batch * seq);
-        Args.fits("probs", probs, (long) batch * heads * seq * seq);
+        TrainingChecks.attentionForwardTrain(q, k, v, mask, out, probs, batch, seq, heads, headDim);
         if (headDim == 0) return;
         attention.forward(q.data(), k.data(), v.data(), mask.data(), out.data(), probs.data(), batch, seq, heads, headDim);
     }
@@ -313,17 +285,7 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
     @Override
     public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor probs, Tensor dOut, Tensor dQ,
                                   Tensor dK, Tensor dV, int batch, int seq, int heads, int headDim) {
-        Args.nonNegative(batch, seq, heads, headDim);
-        long size = (long) batch * seq * heads * headDim;
-        Args.fits("q", q, size);
-        Args.fits("k", k, size);
-        Args.fits("v", v, size);
-        Args.fits("dOut", dOut, size);
-        Args.fits("dQ", dQ, size);
-        Args.fits("dK", dK, size);
-        Args.fits("dV", dV, size);
-        Args.fits("mask", mask, (long) batch * seq);
-        Args.fits("probs", probs, (long) batch * heads * seq * seq);
+        TrainingChecks.attentionBackward(q, k, v, mask, probs, dOut, dQ, dK, dV, batch, seq, heads, headDim);
         if (headDim == 0) return;
         attention.backward(q.data(), k.data(), v.data(), mask.data(), probs.data(), dOut.data(), dQ.data(), dK.data(),
                 dV.data(), batch, seq, heads, headDim);
@@ -334,13 +296,8 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
     @Override
     public void embeddingsBackward(int[] ids, int[] typeIds, Tensor dOut, Tensor dWord, Tensor dPosition,
                                    Tensor dTokenType, int batch, int seq, int hidden) {
-        Args.nonNegative(batch, seq, hidden);
+        TrainingChecks.embeddingsBackward(ids, typeIds, dOut, dWord, dPosition, dTokenType, batch, seq, hidden);
         long tokens = (long) batch * seq;
-        Args.ids("ids", ids, tokens, (int) (dWord.size() / Math.max(1, hidden)));
-        if (typeIds != null) Args.ids("typeIds", typeIds, tokens, (int) (dTokenType.size() / Math.max(1, hidden)));
-        Args.fits("dOut", dOut, tokens * hidden);
-        Args.fits("dPosition", dPosition, (long) seq * hidden);
-        Args.fits("dTokenType", dTokenType, hidden);
         MemorySegment os = dOut.data(), ws = dWord.data(), ps = dPosition.data(), ts = dTokenType.data();
         long rowBytes = (long) hidden * Float.BYTES;
         // Threads own disjoint column ranges (whole vectors), so scattering into a repeated id never races.
@@ -365,10 +322,7 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
 
     @Override
     public void meanPoolBackward(Tensor dOut, Tensor mask, Tensor dX, int batch, int seq, int dim) {
-        Args.nonNegative(batch, seq, dim);
-        Args.fits("dOut", dOut, (long) batch * dim);
-        Args.fits("mask", mask, (long) batch * seq);
-        Args.fits("dX", dX, (long) batch * seq * dim);
+        TrainingChecks.meanPoolBackward(dOut, mask, dX, batch, seq, dim);
         MemorySegment os = dOut.data(), ms = mask.data(), xs = dX.data();
         long rowBytes = (long) dim * Float.BYTES;
         split(batch, (long) seq * dim, (part, from, to) -> {
@@ -392,10 +346,7 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
 
     @Override
     public void l2NormalizeBackward(Tensor x, Tensor dOut, Tensor dX, int rows, int dim) {
-        Args.nonNegative(rows, dim);
-        Args.fits("x", x, (long) rows * dim);
-        Args.fits("dOut", dOut, (long) rows * dim);
-        Args.fits("dX", dX, (long) rows * dim);
+        TrainingChecks.l2NormalizeBackward(x, dOut, dX, rows, dim);
         MemorySegment xs = x.data(), ds = dOut.data(), os = dX.data();
         long rowBytes = (long) dim * Float.BYTES;
         split(rows, dim, (part, from, to) -> {
@@ -430,12 +381,7 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
     @Override
     public void adamwStep(Tensor param, Tensor grad, Tensor m, Tensor v, long n, double lr, double beta1, double beta2,
                           double eps, double weightDecay, long step) {
-        Args.nonNegative(n);
-        if (step < 1) throw new IllegalArgumentException("step counts from 1, got " + step);
-        Args.fits("param", param, n);
-        Args.fits("grad", grad, n);
-        Args.fits("m", m, n);
-        Args.fits("v", v, n);
+        TrainingChecks.adamwStep(param, grad, m, v, n, step);
         MemorySegment ps = param.data(), gs = grad.data(), ms = m.data(), vs = v.data();
         double bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
         float decay = (float) (1 - lr * weightDecay), stepSize = (float) (lr / bc1);
@@ -460,8 +406,7 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
 
     @Override
     public synchronized double sumOfSquares(Tensor t, long n) {
-        Args.nonNegative(n);
-        Args.fits("t", t, n);
+        TrainingChecks.elements(t, n);
         MemorySegment ts = t.data();
         final int block = 4096; // float partial sums over short blocks, double across them
         long blocks = (n + block - 1) / block;
@@ -486,8 +431,7 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
 
     @Override
     public void scale(Tensor t, float factor, long n) {
-        Args.nonNegative(n);
-        Args.fits("t", t, n);
+        TrainingChecks.elements(t, n);
         MemorySegment ts = t.data();
         long vectors = (n + VL - 1) / VL;
         split(vectors, VL, (part, from, to) -> {
@@ -501,8 +445,7 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
 
     @Override
     public void zero(Tensor t, long n) {
-        Args.nonNegative(n);
-        Args.fits("t", t, n);
+        TrainingChecks.elements(t, n);
         t.data().asSlice(0, n * Float.BYTES).fill((byte) 0);
     }
 }

@@ -152,7 +152,7 @@ public class ScalarBackend implements Backend {
     }
 
     /** Softmax over {@code row[0, cols)} where columns with mask 0 get 0; all-masked gives all 0. */
-    private static void softmaxInPlace(double[] row, Tensor mask, long maskBase, int cols) {
+    static void softmaxInPlace(double[] row, Tensor mask, long maskBase, int cols) {
         double max = Double.NEGATIVE_INFINITY;
         for (int c = 0; c < cols; c++) if (mask.get(maskBase + c) != 0) max = Math.max(max, row[c]);
         double sum = 0;

@@ -17,13 +17,7 @@ public class ScalarTrainingBackend extends ScalarBackend implements TrainingBack
 
     @Override
     public void matmulBackward(Tensor dOut, Tensor x, Tensor w, Tensor dX, Tensor dW, Tensor dBias, int m, int n, int k) {
-        Args.nonNegative(m, n, k);
-        Args.fits("dOut", dOut, (long) m * n);
-        Args.fits("x", x, (long) m * k);
-        Args.fits("w", w, (long) n * k);
-        Args.fits("dW", dW, (long) n * k);
-        if (dX != null) Args.fits("dX", dX, (long) m * k);
-        if (dBias != null) Args.fits("dBias", dBias, n);
+        TrainingChecks.matmulBackward(dOut, x, w, dX, dW, dBias, m, n, k);
         if (dX != null) {
             for (int i = 0; i < m; i++)
                 for (int p = 0; p < k; p++) {
@@ -50,10 +44,9 @@ public class ScalarTrainingBackend extends ScalarBackend implements TrainingBack
     @Override
     public void layerNormTrain(Tensor x, Tensor residual, Tensor gamma, Tensor beta, float eps, Tensor out,
                                Tensor xhat, Tensor rstd, int rows, int dim) {
+        TrainingChecks.layerNormTrain(x, residual, out, xhat, rstd, rows, dim);
         // The output comes from the forward kernel itself, so a training forward equals an inference forward.
         layerNorm(x, residual, gamma, beta, eps, out, rows, dim);
-        Args.fits("xhat", xhat, (long) rows * dim);
-        Args.fits("rstd", rstd, rows);
         double[] y = new double[dim];
         for (int r = 0; r < rows; r++) {
             long base = (long) r * dim;
@@ -65,15 +58,7 @@ public class ScalarTrainingBackend extends ScalarBackend implements TrainingBack
     @Override
     public void layerNormBackward(Tensor dOut, Tensor xhat, Tensor rstd, Tensor gamma, Tensor dY, Tensor dGamma,
                                   Tensor dBeta, int rows, int dim) {
-        Args.nonNegative(rows, dim);
-        long size = (long) rows * dim;
-        Args.fits("dOut", dOut, size);
-        Args.fits("xhat", xhat, size);
-        Args.fits("rstd", rstd, rows);
-        Args.fits("gamma", gamma, dim);
-        Args.fits("dY", dY, size);
-        Args.fits("dGamma", dGamma, dim);
-        Args.fits("dBeta", dBeta, dim);
+        TrainingChecks.layerNormBackward(dOut, xhat, rstd, gamma, dY, dGamma, dBeta, rows, dim);
         double[] sg = new double[dim], sb = new double[dim], g = new double[dim];
         for (int r = 0; r < rows; r++) {
             long base = (long) r * dim;
@@ -100,10 +85,7 @@ public class ScalarTrainingBackend extends ScalarBackend implements TrainingBack
 
     @Override
     public void geluBackward(Tensor x, Tensor dOut, Tensor dX, long n) {
-        Args.nonNegative(n);
-        Args.fits("x", x, n);
-        Args.fits("dOut", dOut, n);
-        Args.fits("dX", dX, n);
+        TrainingChecks.geluBackward(x, dOut, dX, n);
         for (long i = 0; i < n; i++) dX.set(i, (float) (dOut.get(i) * geluDerivative(x.get(i))));
     }
 
@@ -117,15 +99,8 @@ public class ScalarTrainingBackend extends ScalarBackend implements TrainingBack
     @Override
     public void attentionForwardTrain(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out, Tensor probs,
                                       int batch, int seq, int heads, int headDim) {
-        Args.nonNegative(batch, seq, heads, headDim);
+        TrainingChecks.attentionForwardTrain(q, k, v, mask, out, probs, batch, seq, heads, headDim);
         int width = heads * headDim;
-        long size = (long) batch * seq * width;
-        Args.fits("q", q, size);
-        Args.fits("k", k, size);
-        Args.fits("v", v, size);
-        Args.fits("out", out, size);
-        Args.fits("mask", mask, (long) batch * seq);
-        Args.fits("probs", probs, (long) batch * heads * seq * seq);
         double scale = 1 / Math.sqrt(headDim);
         double[] p = new double[seq];
         for (int b = 0; b < batch; b++) {
@@ -138,7 +113,7 @@ public class ScalarTrainingBackend extends ScalarBackend implements TrainingBack
                         for (int d = 0; d < headDim; d++) s += (double) q.get(qBase + d) * k.get(kBase + d);
                         p[j] = s * scale;
                     }
-                    softmax(p, mask, (long) b * seq, seq);
+                    softmaxInPlace(p, mask, (long) b * seq, seq);
                     long pBase = (((long) b * heads + h) * seq + i) * seq;
                     for (int j = 0; j < seq; j++) probs.set(pBase + j, (float) p[j]);
                     for (int d = 0; d < headDim; d++) {
@@ -151,27 +126,11 @@ public class ScalarTrainingBackend extends ScalarBackend implements TrainingBack
         }
     }
 
-    /** Masked softmax as {@link ScalarBackend#maskedSoftmax}: masked columns 0, an all-masked row all 0. */
-    private static void softmax(double[] row, Tensor mask, long maskBase, int cols) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int c = 0; c < cols; c++) if (mask.get(maskBase + c) != 0) max = Math.max(max, row[c]);
-        double sum = 0;
-        for (int c = 0; c < cols; c++) {
-            row[c] = mask.get(maskBase + c) != 0 ? Math.exp(row[c] - max) : 0;
-            sum += row[c];
-        }
-        for (int c = 0; c < cols; c++) row[c] = sum > 0 ? row[c] / sum : 0;
-    }
-
     @Override
     public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor probs, Tensor dOut, Tensor dQ,
                                   Tensor dK, Tensor dV, int batch, int seq, int heads, int headDim) {
-        Args.nonNegative(batch, seq, heads, headDim);
+        TrainingChecks.attentionBackward(q, k, v, mask, probs, dOut, dQ, dK, dV, batch, seq, heads, headDim);
         int width = heads * headDim;
-        long size = (long) batch * seq * width;
-        for (Tensor t : new Tensor[]{q, k, v, dOut, dQ, dK, dV}) Args.fits("operand", t, size);
-        Args.fits("probs", probs, (long) batch * heads * seq * seq);
-        Args.fits("mask", mask, (long) batch * seq); // the probabilities already hold it: padded keys have P = 0
         double scale = 1 / Math.sqrt(headDim);
         double[] dp = new double[seq];
         double[][] dk = new double[seq][headDim], dv = new double[seq][headDim];
@@ -222,13 +181,7 @@ public class ScalarTrainingBackend extends ScalarBackend implements TrainingBack
     @Override
     public void embeddingsBackward(int[] ids, int[] typeIds, Tensor dOut, Tensor dWord, Tensor dPosition,
                                    Tensor dTokenType, int batch, int seq, int hidden) {
-        Args.nonNegative(batch, seq, hidden);
-        long tokens = (long) batch * seq;
-        Args.ids("ids", ids, tokens, (int) (dWord.size() / Math.max(1, hidden)));
-        if (typeIds != null) Args.ids("typeIds", typeIds, tokens, (int) (dTokenType.size() / Math.max(1, hidden)));
-        Args.fits("dOut", dOut, tokens * hidden);
-        Args.fits("dPosition", dPosition, (long) seq * hidden);
-        Args.fits("dTokenType", dTokenType, hidden);
+        TrainingChecks.embeddingsBackward(ids, typeIds, dOut, dWord, dPosition, dTokenType, batch, seq, hidden);
         for (int b = 0; b < batch; b++)
             for (int t = 0; t < seq; t++) {
                 int tok = b * seq + t;
@@ -248,10 +201,7 @@ public class ScalarTrainingBackend extends ScalarBackend implements TrainingBack
 
     @Override
     public void meanPoolBackward(Tensor dOut, Tensor mask, Tensor dX, int batch, int seq, int dim) {
-        Args.nonNegative(batch, seq, dim);
-        Args.fits("dOut", dOut, (long) batch * dim);
-        Args.fits("mask", mask, (long) batch * seq);
-        Args.fits("dX", dX, (long) batch * seq * dim);
+        TrainingChecks.meanPoolBackward(dOut, mask, dX, batch, seq, dim);
         for (int b = 0; b < batch; b++) {
             double count = 0;
             for (int t = 0; t < seq; t++) count += mask.get((long) b * seq + t);
@@ -266,10 +216,7 @@ public class ScalarTrainingBackend extends ScalarBackend implements TrainingBack
 
     @Override
     public void l2NormalizeBackward(Tensor x, Tensor dOut, Tensor dX, int rows, int dim) {
-        Args.nonNegative(rows, dim);
-        Args.fits("x", x, (long) rows * dim);
-        Args.fits("dOut", dOut, (long) rows * dim);
-        Args.fits("dX", dX, (long) rows * dim);
+        TrainingChecks.l2NormalizeBackward(x, dOut, dX, rows, dim);
         for (int r = 0; r < rows; r++) {
             long base = (long) r * dim;
             double s = 0;
@@ -289,9 +236,7 @@ public class ScalarTrainingBackend extends ScalarBackend implements TrainingBack
     @Override
     public void adamwStep(Tensor param, Tensor grad, Tensor m, Tensor v, long n, double lr, double beta1, double beta2,
                           double eps, double weightDecay, long step) {
-        Args.nonNegative(n);
-        if (step < 1) throw new IllegalArgumentException("step counts from 1, got " + step);
-        for (Tensor t : new Tensor[]{param, grad, m, v}) Args.fits("operand", t, n);
+        TrainingChecks.adamwStep(param, grad, m, v, n, step);
         double bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
         double stepSize = lr / bc1, sqrtBc2 = Math.sqrt(bc2);
         for (long i = 0; i < n; i++) {
@@ -307,8 +252,7 @@ public class ScalarTrainingBackend extends ScalarBackend implements TrainingBack
 
     @Override
     public double sumOfSquares(Tensor t, long n) {
-        Args.nonNegative(n);
-        Args.fits("t", t, n);
+        TrainingChecks.elements(t, n);
         double s = 0;
         for (long i = 0; i < n; i++) s += (double) t.get(i) * t.get(i);
         return s;
@@ -316,15 +260,13 @@ public class ScalarTrainingBackend extends ScalarBackend implements TrainingBack
 
     @Override
     public void scale(Tensor t, float factor, long n) {
-        Args.nonNegative(n);
-        Args.fits("t", t, n);
+        TrainingChecks.elements(t, n);
         for (long i = 0; i < n; i++) t.set(i, t.get(i) * factor);
     }
 
     @Override
     public void zero(Tensor t, long n) {
-        Args.nonNegative(n);
-        Args.fits("t", t, n);
+        TrainingChecks.elements(t, n);
         t.data().asSlice(0, n * Float.BYTES).fill((byte) 0);
     }
 }
