@@ -57,29 +57,20 @@ public class CpuBackend implements Backend {
 
     @Override
     public void matmul(Tensor a, Tensor b, boolean transB, Tensor bias, Tensor out, int m, int n, int k) {
-        Args.nonNegative(m, n, k);
-        Args.fits("a", a, (long) m * k);
-        Args.fits("b", b, (long) k * n);
-        Args.fits("out", out, (long) m * n);
-        if (bias != null) Args.fits("bias", bias, n);
+        BackendChecks.product(a, b, bias, out, m, n, k);
         gemm.multiply(a.data(), b.data(), transB, bias == null ? null : bias.data(), out.data(), m, n, k);
     }
 
     @Override
     public void gemm(Tensor a, boolean transA, Tensor b, boolean transB, Tensor bias, boolean accumulate, Tensor out,
                      int m, int n, int k) {
-        Args.nonNegative(m, n, k);
-        Args.fits("a", a, (long) m * k);
-        Args.fits("b", b, (long) k * n);
-        Args.fits("out", out, (long) m * n);
-        if (bias != null) Args.fits("bias", bias, n);
+        BackendChecks.product(a, b, bias, out, m, n, k);
         gemm.multiply(a.data(), transA, b.data(), transB, bias == null ? null : bias.data(), accumulate, out.data(), m, n, k);
     }
 
     @Override
     public PackedMatrix pack(Tensor b, boolean transB, int n, int k) {
-        Args.nonNegative(n, k);
-        Args.fits("b", b, (long) k * n);
+        BackendChecks.pack(b, n, k);
         return gemm.pack(b.data(), transB, n, k);
     }
 
@@ -113,13 +104,7 @@ public class CpuBackend implements Backend {
 
     @Override
     public void layerNorm(Tensor x, Tensor residual, Tensor gamma, Tensor beta, float eps, Tensor out, int rows, int dim) {
-        Args.nonNegative(rows, dim);
-        long size = (long) rows * dim;
-        Args.fits("x", x, size);
-        if (residual != null) Args.fits("residual", residual, size);
-        Args.fits("gamma", gamma, dim);
-        Args.fits("beta", beta, dim);
-        Args.fits("out", out, size);
+        BackendChecks.layerNorm(x, residual, gamma, beta, out, rows, dim);
         MemorySegment xs = x.data(), rs = residual == null ? null : residual.data(), os = out.data();
         MemorySegment gs = gamma.data(), bs = beta.data();
         split(rows, dim, (from, to) -> {
@@ -183,9 +168,7 @@ public class CpuBackend implements Backend {
 
     @Override
     public void gelu(Tensor x, Tensor out, long n) {
-        Args.nonNegative(n);
-        Args.fits("x", x, n);
-        Args.fits("out", out, n);
+        BackendChecks.gelu(x, out, n);
         MemorySegment xs = x.data(), os = out.data();
         long vectors = (n + VL - 1) / VL;
         split(vectors, VL, (from, to) -> VecMath.gelu(xs, os, from * VL, Math.min(n, to * VL)));
@@ -193,9 +176,7 @@ public class CpuBackend implements Backend {
 
     @Override
     public void maskedSoftmax(Tensor x, Tensor mask, int batch, int rowsPerBatch, int cols) {
-        Args.nonNegative(batch, rowsPerBatch, cols);
-        Args.fits("x", x, (long) batch * rowsPerBatch * cols);
-        Args.fits("mask", mask, (long) batch * cols);
+        BackendChecks.maskedSoftmax(x, mask, batch, rowsPerBatch, cols);
         MemorySegment xs = x.data(), ms = mask.data();
         long rows = (long) batch * rowsPerBatch;
         split(rows, cols, (from, to) -> {
@@ -249,25 +230,15 @@ public class CpuBackend implements Backend {
 
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out, int batch, int seq, int heads, int headDim) {
-        Args.nonNegative(batch, seq, heads, headDim);
-        long size = (long) batch * seq * heads * headDim;
-        Args.fits("q", q, size);
-        Args.fits("k", k, size);
-        Args.fits("v", v, size);
-        Args.fits("out", out, size);
-        Args.fits("mask", mask, (long) batch * seq);
+        BackendChecks.attention(q, k, v, mask, out, batch, seq, heads, headDim);
         int width = heads * headDim;
         attention.run(q.data(), 0, k.data(), 0, v.data(), 0, width, mask.data(), out.data(), batch, seq, heads, headDim);
     }
 
     @Override
     public void attention(Tensor qkv, Tensor mask, Tensor out, int batch, int seq, int heads, int headDim) {
-        Args.nonNegative(batch, seq, heads, headDim);
-        long tokens = (long) batch * seq;
+        BackendChecks.attention(qkv, mask, out, batch, seq, heads, headDim);
         int width = heads * headDim;
-        Args.fits("qkv", qkv, tokens * 3 * width);
-        Args.fits("out", out, tokens * width);
-        Args.fits("mask", mask, tokens);
         MemorySegment s = qkv.data();
         attention.run(s, 0, s, width, s, 2 * width, 3 * width, mask.data(), out.data(), batch, seq, heads, headDim);
     }
@@ -275,13 +246,8 @@ public class CpuBackend implements Backend {
     @Override
     public void embeddings(int[] ids, int[] typeIds, Tensor word, Tensor position, Tensor tokenType, Tensor out,
                            int batch, int seq, int hidden) {
-        Args.nonNegative(batch, seq, hidden);
+        BackendChecks.embeddings(ids, typeIds, word, position, tokenType, out, batch, seq, hidden);
         long tokens = (long) batch * seq;
-        Args.ids("ids", ids, tokens, (int) (word.size() / Math.max(1, hidden)));
-        if (typeIds != null) Args.ids("typeIds", typeIds, tokens, (int) (tokenType.size() / Math.max(1, hidden)));
-        Args.fits("position", position, (long) seq * hidden);
-        Args.fits("tokenType", tokenType, hidden);
-        Args.fits("out", out, tokens * hidden);
         MemorySegment ws = word.data(), ps = position.data(), ts = tokenType.data(), os = out.data();
         long rowBytes = (long) hidden * Float.BYTES;
         split(tokens, hidden, (from, to) -> {
@@ -303,10 +269,7 @@ public class CpuBackend implements Backend {
 
     @Override
     public void meanPool(Tensor x, Tensor mask, Tensor out, int batch, int seq, int dim) {
-        Args.nonNegative(batch, seq, dim);
-        Args.fits("x", x, (long) batch * seq * dim);
-        Args.fits("mask", mask, (long) batch * seq);
-        Args.fits("out", out, (long) batch * dim);
+        BackendChecks.meanPool(x, mask, out, batch, seq, dim);
         MemorySegment xs = x.data(), ms = mask.data(), os = out.data();
         long rowBytes = (long) dim * Float.BYTES;
         split(batch, (long) seq * dim, (from, to) -> {
@@ -331,8 +294,7 @@ public class CpuBackend implements Backend {
 
     @Override
     public void l2Normalize(Tensor x, int rows, int dim) {
-        Args.nonNegative(rows, dim);
-        Args.fits("x", x, (long) rows * dim);
+        BackendChecks.l2Normalize(x, rows, dim);
         MemorySegment xs = x.data();
         long rowBytes = (long) dim * Float.BYTES;
         split(rows, dim, (from, to) -> {
@@ -356,10 +318,7 @@ public class CpuBackend implements Backend {
 
     @Override
     public void add(Tensor a, Tensor b, Tensor out, long n) {
-        Args.nonNegative(n);
-        Args.fits("a", a, n);
-        Args.fits("b", b, n);
-        Args.fits("out", out, n);
+        BackendChecks.add(a, b, out, n);
         MemorySegment as = a.data(), bs = b.data(), os = out.data();
         long vectors = (n + VL - 1) / VL;
         split(vectors, VL, (from, to) -> {

@@ -21,11 +21,7 @@ public class ScalarBackend implements Backend {
 
     @Override
     public void matmul(Tensor a, Tensor b, boolean transB, Tensor bias, Tensor out, int m, int n, int k) {
-        Args.nonNegative(m, n, k);
-        Args.fits("a", a, (long) m * k);
-        Args.fits("b", b, (long) k * n);
-        Args.fits("out", out, (long) m * n);
-        if (bias != null) Args.fits("bias", bias, n);
+        BackendChecks.product(a, b, bias, out, m, n, k);
         float[] av = read(a, (long) m * k), bv = read(b, (long) k * n);
         float[] result = new float[m * n];
         double[] row = new double[n];
@@ -44,11 +40,7 @@ public class ScalarBackend implements Backend {
     @Override
     public void gemm(Tensor a, boolean transA, Tensor b, boolean transB, Tensor bias, boolean accumulate, Tensor out,
                      int m, int n, int k) {
-        Args.nonNegative(m, n, k);
-        Args.fits("a", a, (long) m * k);
-        Args.fits("b", b, (long) k * n);
-        Args.fits("out", out, (long) m * n);
-        if (bias != null) Args.fits("bias", bias, n);
+        BackendChecks.product(a, b, bias, out, m, n, k);
         float[] av = read(a, (long) m * k), bv = read(b, (long) k * n);
         float[] result = new float[m * n];
         for (int i = 0; i < m; i++) {
@@ -70,8 +62,7 @@ public class ScalarBackend implements Backend {
 
     @Override
     public PackedMatrix pack(Tensor b, boolean transB, int n, int k) {
-        Args.nonNegative(n, k);
-        Args.fits("b", b, (long) k * n);
+        BackendChecks.pack(b, n, k);
         Tensor copy = Tensor.of(Arena.ofAuto(), read(b, (long) k * n), k * n);
         return new Packed(this, copy, transB, n, k);
     }
@@ -85,13 +76,7 @@ public class ScalarBackend implements Backend {
 
     @Override
     public void layerNorm(Tensor x, Tensor residual, Tensor gamma, Tensor beta, float eps, Tensor out, int rows, int dim) {
-        Args.nonNegative(rows, dim);
-        long size = (long) rows * dim;
-        Args.fits("x", x, size);
-        if (residual != null) Args.fits("residual", residual, size);
-        Args.fits("gamma", gamma, dim);
-        Args.fits("beta", beta, dim);
-        Args.fits("out", out, size);
+        BackendChecks.layerNorm(x, residual, gamma, beta, out, rows, dim);
         double[] y = new double[dim];
         for (int r = 0; r < rows; r++) {
             long base = (long) r * dim;
@@ -121,9 +106,7 @@ public class ScalarBackend implements Backend {
 
     @Override
     public void gelu(Tensor x, Tensor out, long n) {
-        Args.nonNegative(n);
-        Args.fits("x", x, n);
-        Args.fits("out", out, n);
+        BackendChecks.gelu(x, out, n);
         for (long i = 0; i < n; i++) out.set(i, (float) gelu(x.get(i)));
     }
 
@@ -137,9 +120,7 @@ public class ScalarBackend implements Backend {
 
     @Override
     public void maskedSoftmax(Tensor x, Tensor mask, int batch, int rowsPerBatch, int cols) {
-        Args.nonNegative(batch, rowsPerBatch, cols);
-        Args.fits("x", x, (long) batch * rowsPerBatch * cols);
-        Args.fits("mask", mask, (long) batch * cols);
+        BackendChecks.maskedSoftmax(x, mask, batch, rowsPerBatch, cols);
         double[] row = new double[cols];
         for (int b = 0; b < batch; b++) {
             for (int r = 0; r < rowsPerBatch; r++) {
@@ -165,25 +146,15 @@ public class ScalarBackend implements Backend {
 
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out, int batch, int seq, int heads, int headDim) {
-        Args.nonNegative(batch, seq, heads, headDim);
+        BackendChecks.attention(q, k, v, mask, out, batch, seq, heads, headDim);
         int width = heads * headDim;
-        long size = (long) batch * seq * width;
-        Args.fits("q", q, size);
-        Args.fits("k", k, size);
-        Args.fits("v", v, size);
-        Args.fits("out", out, size);
-        Args.fits("mask", mask, (long) batch * seq);
         attention(q, 0, k, 0, v, 0, width, mask, out, batch, seq, heads, headDim);
     }
 
     @Override
     public void attention(Tensor qkv, Tensor mask, Tensor out, int batch, int seq, int heads, int headDim) {
-        Args.nonNegative(batch, seq, heads, headDim);
+        BackendChecks.attention(qkv, mask, out, batch, seq, heads, headDim);
         int width = heads * headDim;
-        long tokens = (long) batch * seq;
-        Args.fits("qkv", qkv, tokens * 3 * width);
-        Args.fits("out", out, tokens * width);
-        Args.fits("mask", mask, tokens);
         attention(qkv, 0, qkv, width, qkv, 2 * width, 3 * width, mask, out, batch, seq, heads, headDim);
     }
 
@@ -218,14 +189,7 @@ public class ScalarBackend implements Backend {
     @Override
     public void embeddings(int[] ids, int[] typeIds, Tensor word, Tensor position, Tensor tokenType, Tensor out,
                            int batch, int seq, int hidden) {
-        Args.nonNegative(batch, seq, hidden);
-        long tokens = (long) batch * seq;
-        int vocab = (int) (word.size() / Math.max(1, hidden));
-        Args.ids("ids", ids, tokens, vocab);
-        if (typeIds != null) Args.ids("typeIds", typeIds, tokens, (int) (tokenType.size() / Math.max(1, hidden)));
-        Args.fits("position", position, (long) seq * hidden);
-        Args.fits("tokenType", tokenType, hidden);
-        Args.fits("out", out, tokens * hidden);
+        BackendChecks.embeddings(ids, typeIds, word, position, tokenType, out, batch, seq, hidden);
         for (int b = 0; b < batch; b++) {
             for (int t = 0; t < seq; t++) {
                 int tok = b * seq + t;
@@ -240,10 +204,7 @@ public class ScalarBackend implements Backend {
 
     @Override
     public void meanPool(Tensor x, Tensor mask, Tensor out, int batch, int seq, int dim) {
-        Args.nonNegative(batch, seq, dim);
-        Args.fits("x", x, (long) batch * seq * dim);
-        Args.fits("mask", mask, (long) batch * seq);
-        Args.fits("out", out, (long) batch * dim);
+        BackendChecks.meanPool(x, mask, out, batch, seq, dim);
         for (int b = 0; b < batch; b++) {
             double count = 0;
             for (int t = 0; t < seq; t++) count += mask.get((long) b * seq + t);
@@ -258,8 +219,7 @@ public class ScalarBackend implements Backend {
 
     @Override
     public void l2Normalize(Tensor x, int rows, int dim) {
-        Args.nonNegative(rows, dim);
-        Args.fits("x", x, (long) rows * dim);
+        BackendChecks.l2Normalize(x, rows, dim);
         for (int r = 0; r < rows; r++) {
             long base = (long) r * dim;
             double s = 0;
@@ -271,10 +231,7 @@ public class ScalarBackend implements Backend {
 
     @Override
     public void add(Tensor a, Tensor b, Tensor out, long n) {
-        Args.nonNegative(n);
-        Args.fits("a", a, n);
-        Args.fits("b", b, n);
-        Args.fits("out", out, n);
+        BackendChecks.add(a, b, out, n);
         for (long i = 0; i < n; i++) out.set(i, a.get(i) + b.get(i));
     }
 
