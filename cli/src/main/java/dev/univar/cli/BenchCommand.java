@@ -1,38 +1,59 @@
 package dev.univar.cli;
 
-import dev.univar.cpu.CpuBackend;
+import com.google.gson.Gson;
+import com.google.gson.JsonObject;
 import dev.univar.io.ModelStore;
 import dev.univar.nn.EmbeddingModel;
 import dev.univar.perf.Bench;
-import dev.univar.tensor.Backend;
+import dev.univar.tensor.BackendUnavailableException;
+import dev.univar.tensor.Backends;
+import dev.univar.tensor.Precision;
+import dev.univar.tensor.TrainingBackend;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Benchmark the engine on this machine: warm-up, then repeated runs; medians.",
                 "  gemm:    C[m,n] = A[m,k]·B[n,k]ᵀ on random data, GFLOP/s",
-                "  encoder: the model's forward pass and pooling on a random batch, sequences/s",
-                "  train:   a training step's forward (saving activations) and backward, sequences/s and GFLOP/s",
-                "           (counted as 3 × the forward's FLOP), beside the forward alone",
-                "Without --threads, a row per thread count from 1 to the number of cores; the last line is the",
-                "largest thread count."})
+                "  encoder: the forward pass and pooling on a random batch, sequences/s",
+                "  train:   a whole training step, the batch as B/2 pairs of views (forward",
+                "           saving activations, pooling, InfoNCE, backward, clipping, AdamW),",
+                "           sequences/s and GFLOP/s (3 × the forward's FLOP), beside the forward",
+                "--device all runs every device this machine has (a line says why one is",
+                "skipped) and ends with a line that puts them side by side, each with its",
+                "speed-up over the first. On a GPU the operands live in device memory and each",
+                "timed sample ends with a synchronisation.",
+                "On the cpu without --threads: a row per thread count from 1 to the number of",
+                "cores (all cores only with --device all); the last line is the largest."})
 final class BenchCommand implements Callable<Integer> {
     enum What { gemm, encoder, train }
 
     @Parameters(index = "0", paramLabel = "gemm|encoder|train", description = "What to benchmark.")
     What what;
 
-    @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu", description = "Backend. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda|all",
+            description = "Backend: cpu, cuda (cuda:N for the N-th GPU) or all. Default: ${DEFAULT-VALUE}.")
     String device;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Thread count (default: 1 to all cores).")
+    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|tf32|bf16", split = ",", splitSynopsisLabel = ",",
+            converter = DeviceOptions.PrecisionConverter.class,
+            description = "Precisions of the GPU's dense products, one row each (the cpu computes in fp32). Default: ${DEFAULT-VALUE}.")
+    List<Precision> precisions;
+
+    @Option(names = "--threads", paramLabel = "N", description = "CPU thread count (default: 1 to all cores).")
     Integer threads;
 
     @Option(names = "--m", defaultValue = "1024", description = "gemm rows of A and C. Default: ${DEFAULT-VALUE}.")
@@ -44,10 +65,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--k", defaultValue = "1024", description = "gemm inner dimension. Default: ${DEFAULT-VALUE}.")
     int k;
 
-    @Option(names = "--batch-size", defaultValue = "32", paramLabel = "B", description = "encoder batch. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--batch-size", defaultValue = "32", paramLabel = "B", description = "encoder/train batch. Default: ${DEFAULT-VALUE}.")
     int batch;
 
-    @Option(names = "--seq-len", defaultValue = "128", paramLabel = "T", description = "encoder tokens per sequence. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--seq-len", defaultValue = "128", paramLabel = "T", description = "encoder/train tokens per sequence. Default: ${DEFAULT-VALUE}.")
     int seq;
 
     @Option(names = "--model", defaultValue = "minilm", paramLabel = "minilm|DIR", description = "encoder model. Default: ${DEFAULT-VALUE}.")
@@ -59,66 +80,173 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "2", paramLabel = "SECONDS", description = "Warm-up per configuration. Default: ${DEFAULT-VALUE}.")
     double warmup;
 
+    @Option(names = "--json", paramLabel = "FILE.jsonl",
+            description = "Also append one JSON object per measurement to this file (what bench/gpu-check.sh compares).")
+    Path json;
+
+    /** One measured configuration: its label, its figure for the last line, and the number ratios are taken of. */
+    private record Result(String label, String figure, double rate) {
+    }
+
     @Override
     public Integer call() throws Exception {
-        if (!device.equals("cpu"))
-            throw new IllegalArgumentException("device '" + device + "' is not available: this build of univar has only the cpu backend");
         if (repeat < 1 || m < 1 || n < 1 || k < 1 || batch < 1 || seq < 1)
             throw new IllegalArgumentException("sizes and --repeat must be positive");
-        List<Integer> threadCounts = new ArrayList<>();
-        if (threads != null) threadCounts.add(threads);
-        else for (int t = 1; t <= Runtime.getRuntime().availableProcessors(); t++) threadCounts.add(t);
+        if (threads != null && threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
+        List<Device> devices = devices();
+        // The classic table is a cpu thread sweep; anything else (all, cuda, several precisions) is by device.
+        boolean byDevice = device.equalsIgnoreCase("all") || devices.stream().anyMatch(d -> !d.isCpu());
         PrintStream out = System.out;
-        String last = "";
-        if (what == What.gemm) {
-            double flops = Bench.gemmFlops(m, n, k);
-            out.printf(Locale.ROOT, "%-8s %10s %10s %12s%n", "threads", "median ms", "min ms", "GFLOP/s");
-            for (int t : threadCounts) {
-                try (Backend b = new CpuBackend(t)) {
-                    Bench.Timing r = Bench.gemm(b, m, n, k, repeat, warmup);
-                    out.printf(Locale.ROOT, "%-8d %10.3f %10.3f %12.1f%n", t, r.median() * 1e3, r.min() * 1e3, flops / r.median() / 1e9);
-                    last = String.format(Locale.ROOT, "gemm %dx%dx%d threads=%d: %.1f GFLOP/s", m, n, k, t, flops / r.median() / 1e9);
+        String single = "";
+        List<Result> results = new ArrayList<>();
+        java.nio.file.Path dir = what == What.gemm ? null : ModelStore.resolve(model, msg -> System.err.println("univar: " + msg));
+        String modelName = what == What.gemm ? null : model.equals("minilm") ? "minilm" : dir.getFileName().toString();
+        String first = byDevice ? "device" : "threads";
+        String col = byDevice ? "%-16s" : "%-8s"; // the classic cpu sweep keeps its narrow first column
+        switch (what) {
+            case gemm -> out.printf(Locale.ROOT, col + " %10s %10s %12s%n", first, "median ms", "min ms", "GFLOP/s");
+            case encoder -> out.printf(Locale.ROOT, col + " %10s %10s %10s %10s%n", first, "median ms", "min ms", "seq/s", "GFLOP/s");
+            case train -> out.printf(Locale.ROOT, col + " %12s %12s %14s %14s %8s%n", first, "fwd ms", "step ms", "fwd GFLOP/s", "train GFLOP/s", "ratio");
+        }
+        for (Device d : devices) {
+            String row = byDevice ? d.label() : String.valueOf(d.threads());
+            switch (what) {
+                case gemm -> {
+                    try (TrainingBackend backend = d.open()) {
+                        double flops = Bench.gemmFlops(m, n, k);
+                        Bench.Timing r = Bench.gemm(backend, m, n, k, repeat, warmup);
+                        double gflops = flops / r.median() / 1e9;
+                        out.printf(Locale.ROOT, col + " %10.3f %10.3f %12.1f%n", row, r.median() * 1e3, r.min() * 1e3, gflops);
+                        single = String.format(Locale.ROOT, "gemm %dx%dx%d %s: %.1f GFLOP/s", m, n, k, shortLabel(d, byDevice), gflops);
+                        results.add(new Result(d.label(), String.format(Locale.ROOT, "%.1f GFLOP/s", gflops), gflops));
+                        record(d, r, json -> {
+                            json.addProperty("m", m);
+                            json.addProperty("n", n);
+                            json.addProperty("k", k);
+                            json.addProperty("gflops", gflops);
+                        });
+                    }
                 }
-            }
-        } else if (what == What.train) {
-            var dir = ModelStore.resolve(model, msg -> System.err.println("univar: " + msg));
-            out.printf(Locale.ROOT, "%-8s %12s %12s %14s %14s %8s%n", "threads", "fwd ms", "fwd+bwd ms", "fwd GFLOP/s", "train GFLOP/s", "ratio");
-            for (int t : threadCounts) {
-                try (var backend = new dev.univar.cpu.CpuTrainingBackend(t);
-                     var loaded = dev.univar.io.BertWeights.open(dir);
-                     var arena = java.lang.foreign.Arena.ofShared()) {
-                    var config = loaded.config();
-                    if (seq > config.maxPositionEmbeddings()) throw new IllegalArgumentException("--seq-len exceeds the model's positions");
-                    var weights = dev.univar.nn.BertParameters.copyOf(loaded.weights(), arena);
-                    try (var encoder = new dev.univar.nn.BertEncoder(config, weights, backend);
-                         var graph = new dev.univar.nn.BertTrainingGraph(config, weights, backend);
-                         var grads = new dev.univar.nn.BertGradients(config)) {
-                        double flops = Bench.encoderFlops(config, batch, seq);
-                        Bench.Timing f = Bench.encoder(encoder, batch, seq, repeat, warmup);
-                        Bench.Timing r = Bench.trainStep(graph, grads, backend, batch, seq, repeat, warmup);
-                        double fg = flops / f.median() / 1e9, tg = 3 * flops / r.median() / 1e9;
-                        out.printf(Locale.ROOT, "%-8d %12.2f %12.2f %14.1f %14.1f %8.2f%n", t, f.median() * 1e3, r.median() * 1e3, fg, tg, tg / fg);
-                        last = String.format(Locale.ROOT, "train %dx%d threads=%d: %.1f seq/s, %.1f GFLOP/s = %.0f%% of the forward's %.1f",
-                                batch, seq, t, batch / r.median(), tg, 100 * tg / fg, fg);
+                case encoder -> {
+                    try (EmbeddingModel em = Embeddings.load(model, d, System.err)) { // the model closes the backend
+                        if (seq > em.maxPositions()) throw new IllegalArgumentException("--seq-len exceeds the model's " + em.maxPositions() + " positions");
+                        double flops = Bench.encoderFlops(em.config(), batch, seq);
+                        Bench.Timing r = Bench.encoder(em.encoder(), batch, seq, repeat, warmup);
+                        double seqs = batch / r.median();
+                        out.printf(Locale.ROOT, col + " %10.3f %10.3f %10.1f %10.1f%n", row, r.median() * 1e3, r.min() * 1e3,
+                                seqs, flops / r.median() / 1e9);
+                        single = String.format(Locale.ROOT, "encoder %s %dx%d %s: %.1f seq/s (%.2f ms per batch)",
+                                modelName, batch, seq, shortLabel(d, byDevice), seqs, r.median() * 1e3);
+                        results.add(new Result(d.label(), String.format(Locale.ROOT, "%.1f seq/s", seqs), seqs));
+                        record(d, r, json -> {
+                            json.addProperty("model", modelName);
+                            json.addProperty("batch", batch);
+                            json.addProperty("seq", seq);
+                            json.addProperty("seq_per_s", seqs);
+                            json.addProperty("gflops", flops / r.median() / 1e9);
+                        });
+                    }
+                }
+                case train -> {
+                    try (TrainingBackend backend = d.open()) {
+                        Bench.TrainTiming t = Bench.train(dir, backend, batch, seq, repeat, warmup);
+                        double flops = Bench.encoderFlops(t.config(), batch, seq);
+                        double fg = flops / t.forward().median() / 1e9, tg = 3 * flops / t.step().median() / 1e9;
+                        double seqs = batch / t.step().median();
+                        out.printf(Locale.ROOT, col + " %12.2f %12.2f %14.1f %14.1f %8.2f%n", row, t.forward().median() * 1e3,
+                                t.step().median() * 1e3, fg, tg, tg / fg);
+                        single = String.format(Locale.ROOT, "train %dx%d %s: %.1f seq/s, %.1f GFLOP/s = %.0f%% of the forward's %.1f",
+                                batch, seq, shortLabel(d, byDevice), seqs, tg, 100 * tg / fg, fg);
+                        results.add(new Result(d.label(), String.format(Locale.ROOT, "%.1f seq/s", seqs), seqs));
+                        record(d, t.step(), json -> {
+                            json.addProperty("model", modelName);
+                            json.addProperty("batch", batch);
+                            json.addProperty("seq", seq);
+                            json.addProperty("seq_per_s", seqs);
+                            json.addProperty("gflops", tg);
+                            json.addProperty("forward_ms", t.forward().median() * 1e3);
+                        });
                     }
                 }
             }
-        } else {
-            var dir = ModelStore.resolve(model, msg -> System.err.println("univar: " + msg));
-            out.printf(Locale.ROOT, "%-8s %10s %10s %10s %10s%n", "threads", "median ms", "min ms", "seq/s", "GFLOP/s");
-            for (int t : threadCounts) {
-                try (EmbeddingModel em = EmbeddingModel.load(dir, new CpuBackend(t))) {
-                    if (seq > em.maxPositions()) throw new IllegalArgumentException("--seq-len exceeds the model's " + em.maxPositions() + " positions");
-                    double flops = Bench.encoderFlops(em.config(), batch, seq);
-                    Bench.Timing r = Bench.encoder(em.encoder(), batch, seq, repeat, warmup);
-                    out.printf(Locale.ROOT, "%-8d %10.3f %10.3f %10.1f %10.1f%n", t, r.median() * 1e3, r.min() * 1e3,
-                            batch / r.median(), flops / r.median() / 1e9);
-                    last = String.format(Locale.ROOT, "encoder %s %dx%d threads=%d: %.1f seq/s (%.2f ms per batch)",
-                            model.equals("minilm") ? "minilm" : dir.getFileName(), batch, seq, t, batch / r.median(), r.median() * 1e3);
-                }
-            }
         }
-        out.println(last);
+        out.println(byDevice && results.size() > 1 ? sideBySide(results, modelName) : single);
         return 0;
+    }
+
+    /** "threads=2" in the classic cpu sweep, else the device's label ("cpu threads=16", "cuda bf16"). */
+    private static String shortLabel(Device d, boolean byDevice) {
+        return byDevice ? d.label() : "threads=" + d.threads();
+    }
+
+    /** {@code gemm 1024x1024x1024 cpu threads=2: 250.0 GFLOP/s | cuda fp32: 45000.0 GFLOP/s (180.0x)}. */
+    private String sideBySide(List<Result> results, String modelName) {
+        String head = switch (what) {
+            case gemm -> String.format(Locale.ROOT, "gemm %dx%dx%d", m, n, k);
+            case encoder -> String.format(Locale.ROOT, "encoder %s %dx%d", modelName, batch, seq);
+            case train -> String.format(Locale.ROOT, "train %dx%d", batch, seq);
+        };
+        StringBuilder sb = new StringBuilder(head);
+        Result base = results.getFirst();
+        for (int i = 0; i < results.size(); i++) {
+            Result r = results.get(i);
+            sb.append(i == 0 ? " " : " | ").append(r.label()).append(": ").append(r.figure());
+            if (i > 0) sb.append(String.format(Locale.ROOT, " (%.1fx)", r.rate() / base.rate()));
+        }
+        return sb.toString();
+    }
+
+    /**
+     * The devices to run, in order. {@code all}: the cpu (all cores, or --threads) then each other device this
+     * build knows at each --precision; one that cannot be opened here is skipped with a one-line note. A named
+     * device that cannot be opened fails the command (exit 2) with its reason.
+     */
+    private List<Device> devices() {
+        int cores = Runtime.getRuntime().availableProcessors();
+        List<Precision> precs = List.copyOf(new LinkedHashSet<>(precisions));
+        List<Device> list = new ArrayList<>();
+        if (device.equalsIgnoreCase("all")) {
+            list.add(Device.cpu(threads != null ? threads : cores));
+            if (precs.stream().anyMatch(p -> p != Precision.FP32))
+                System.err.println("univar bench: the cpu computes in fp32; --precision applies to the other devices");
+            for (String name : Backends.names()) {
+                if (name.equals("cpu")) continue;
+                Device d = new Device(name, 0, precs.getFirst(), 0);
+                try {
+                    d.check();
+                } catch (BackendUnavailableException e) {
+                    System.err.println("univar bench: " + name + " skipped: " + e.getMessage());
+                    continue;
+                }
+                for (Precision p : precs) list.add(new Device(name, 0, p, 0));
+            }
+            return list;
+        }
+        Device named = Device.parse(device, precs.getFirst(), threads != null ? threads : cores);
+        if (named.isCpu()) {
+            if (precs.size() > 1 || precs.getFirst() != Precision.FP32) named.check(); // says the cpu is fp32-only
+            if (threads != null) list.add(named);
+            else for (int t = 1; t <= cores; t++) list.add(Device.cpu(t));
+            return list;
+        }
+        named.check();
+        for (Precision p : precs) list.add(new Device(named.name(), named.ordinal(), p, 0));
+        return list;
+    }
+
+    private void record(Device d, Bench.Timing r, java.util.function.Consumer<JsonObject> fields) throws IOException {
+        if (json == null) return;
+        JsonObject o = new JsonObject();
+        o.addProperty("tool", "univar");
+        o.addProperty("bench", what.name());
+        o.addProperty("device", d.name());
+        o.addProperty("precision", d.precision().name().toLowerCase(Locale.ROOT));
+        if (d.isCpu()) o.addProperty("threads", d.threads());
+        fields.accept(o);
+        o.addProperty("median_ms", r.median() * 1e3);
+        o.addProperty("min_ms", r.min() * 1e3);
+        o.addProperty("repeat", r.seconds().length);
+        Files.writeString(json, new Gson().toJson(o) + "\n", StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 }

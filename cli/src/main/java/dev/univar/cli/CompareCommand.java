@@ -65,8 +65,10 @@ final class CompareCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Outputs.requireExtension(output, "--output", "csv");
         String heatExt = heatmap == null ? null : Outputs.requireExtension(heatmap, "--heatmap", "png", "svg");
+        Device device = modelOptions.device();
+        device.check();
         Corpus c = corpus.load(System.err, "compare");
-        Result r = compare(c, modelOptions.model, settings, corpus, modelOptions.threads(), System.err);
+        Result r = compare(c, modelOptions.model, settings, corpus, device, System.err);
         Outputs.write(output, csv(r));
         if (heatmap != null) Outputs.write(heatmap, figure(r, heatExt));
         System.out.print(table(r));
@@ -74,7 +76,7 @@ final class CompareCommand implements Callable<Integer> {
         return 0;
     }
 
-    static Result compare(Corpus c, String model, Settings s, CorpusOptions co, int threads, PrintStream err) throws Exception {
+    static Result compare(Corpus c, String model, Settings s, CorpusOptions co, Device device, PrintStream err) throws Exception {
         if (s.permutations < 1) throw new IllegalArgumentException("--permutations must be at least 1");
         if (s.maxPerKey < 2) throw new IllegalArgumentException("--max-per-key must be at least 2");
         List<Views.View> views = Views.build(c.byKey(), s.viewSize, s.seed, "answers", co.answersOnly());
@@ -82,7 +84,7 @@ final class CompareCommand implements Callable<Integer> {
         for (Key k : keys)
             if (views.stream().filter(v -> v.key().equals(k)).count() < 2)
                 throw new IllegalArgumentException("key " + k + " has fewer than 2 views of --view-size " + s.viewSize + "; a distribution needs 2");
-        float[][] x = Embeddings.embed(model, threads, co, views.stream().map(Views.View::text).toList(), err, "compare");
+        float[][] x = Embeddings.embed(model, device, co, views.stream().map(Views.View::text).toList(), err, "compare");
         int n = keys.size();
         List<float[][]> samples = new ArrayList<>();
         double[][] centroid = new double[n][];

@@ -1,8 +1,8 @@
 package dev.univar.cli;
 
-import dev.univar.cpu.CpuBackend;
 import dev.univar.io.ModelStore;
 import dev.univar.nn.EmbeddingModel;
+import dev.univar.tensor.TrainingBackend;
 import dev.univar.values.CachedEmbedder;
 
 import java.io.IOException;
@@ -16,13 +16,28 @@ final class Embeddings {
     private Embeddings() {
     }
 
-    static float[][] embed(String modelSpec, int threads, CorpusOptions corpus, List<String> texts, PrintStream err,
+    /**
+     * Opens {@code device} first (so a missing driver fails before a model is imported), then loads the model
+     * {@code modelSpec} names onto it; the model owns the backend.
+     */
+    static EmbeddingModel load(String modelSpec, Device device, PrintStream err) throws IOException {
+        TrainingBackend backend = device.open();
+        try {
+            return EmbeddingModel.load(ModelStore.resolve(modelSpec, msg -> err.println("univar: " + msg)), backend);
+        } catch (IOException | RuntimeException e) {
+            backend.close();
+            throw e;
+        }
+    }
+
+    static float[][] embed(String modelSpec, Device device, CorpusOptions corpus, List<String> texts, PrintStream err,
                            String command) throws IOException {
-        Path dir = ModelStore.resolve(modelSpec, msg -> err.println("univar: " + msg));
         long start = System.nanoTime();
-        try (EmbeddingModel model = EmbeddingModel.load(dir, new CpuBackend(threads))) {
+        try (EmbeddingModel model = load(modelSpec, device, err)) {
+            Path dir = model.dir();
             Progress progress = new Progress(err);
-            CachedEmbedder embedder = new CachedEmbedder(model, corpus.maxLength, corpus.batchSize, ModelStore.home().resolve("cache"));
+            CachedEmbedder embedder = new CachedEmbedder(model, corpus.maxLength, corpus.batchSize, ModelStore.home().resolve("cache"),
+                    device.precision().name());
             float[][] m = embedder.embed(texts, done -> {
                 double s = (System.nanoTime() - start) / 1e9;
                 progress.progress(done, texts.isEmpty() ? 1 : (double) done / texts.size(), s > 0 ? done / s : 0);

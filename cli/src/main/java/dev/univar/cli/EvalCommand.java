@@ -6,7 +6,6 @@ import com.google.gson.JsonObject;
 import dev.univar.corpus.Corpus;
 import dev.univar.corpus.Key;
 import dev.univar.corpus.QuestionSplit;
-import dev.univar.cpu.CpuBackend;
 import dev.univar.values.Identification;
 import dev.univar.values.LinearProbe;
 import dev.univar.values.Metrics;
@@ -80,17 +79,19 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Outputs.requireExtension(output, "--output", "json");
+        Device device = modelOptions.device();
+        device.check();
         Corpus c = corpus.load(System.err, "eval");
         List<String> models = new ArrayList<>(List.of(modelOptions.model));
         models.addAll(baselines);
-        Result r = evaluate(c, models, settings, corpus, modelOptions.threads(), System.err);
+        Result r = evaluate(c, models, settings, corpus, device, System.err);
         System.out.print(table(r));
         Outputs.write(output, json(r));
         System.err.println("univar eval: wrote " + output);
         return 0;
     }
 
-    static Result evaluate(Corpus c, List<String> models, Settings s, CorpusOptions co, int threads, PrintStream err) throws Exception {
+    static Result evaluate(Corpus c, List<String> models, Settings s, CorpusOptions co, Device device, PrintStream err) throws Exception {
         if (!s.split.equals("question")) throw new IllegalArgumentException("--split: only 'question' is supported, got '" + s.split + "'");
         if (!s.label.equals("model") && !s.label.equals("model-lang"))
             throw new IllegalArgumentException("--label must be 'model' or 'model-lang', got '" + s.label + "'");
@@ -111,9 +112,10 @@ final class EvalCommand implements Callable<Integer> {
         test.forEach(v -> texts.add(v.text()));
         List<Row> rows = new ArrayList<>();
         for (String model : models) {
-            float[][] all = Embeddings.embed(model, threads, co, texts, err, "eval");
+            float[][] all = Embeddings.embed(model, device, co, texts, err, "eval");
             float[][] xTrain = java.util.Arrays.copyOfRange(all, 0, train.size()), xTest = java.util.Arrays.copyOfRange(all, train.size(), all.length);
-            try (CpuBackend backend = new CpuBackend(threads)) {
+            // k-NN and the probe are small dense jobs on the embeddings: they stay on the CPU whatever --device says.
+            try (var backend = Device.cpu(device.threads()).open()) {
                 rows.add(new Row(model, Identification.run(backend, xTrain, yTrain, xTest, yTest, labels.size(), s.knn,
                         s.probe ? LinearProbe.Options.defaults(s.seed) : null)));
             }

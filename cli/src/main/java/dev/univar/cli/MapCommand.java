@@ -57,8 +57,10 @@ final class MapCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         String ext = Outputs.requireExtension(output, "--output", "png", "svg");
+        Device device = modelOptions.device();
+        device.check();
         Corpus c = corpus.load(System.err, "map");
-        Result r = layout(c, modelOptions.model, settings, corpus, modelOptions.threads(), System.err);
+        Result r = layout(c, modelOptions.model, settings, corpus, device, System.err);
         Path csv = Outputs.sibling(output, "csv");
         Outputs.write(csv, csv(r));
         Outputs.write(output, figure(r, ext));
@@ -67,7 +69,7 @@ final class MapCommand implements Callable<Integer> {
         return 0;
     }
 
-    static Result layout(Corpus c, String model, Settings s, CorpusOptions co, int threads, PrintStream err) throws Exception {
+    static Result layout(Corpus c, String model, Settings s, CorpusOptions co, Device device, PrintStream err) throws Exception {
         String method = s.method.toLowerCase(Locale.ROOT);
         if (!List.of("umap", "tsne", "pca").contains(method))
             throw new IllegalArgumentException("--method must be umap, tsne or pca, got '" + s.method + "'");
@@ -75,7 +77,7 @@ final class MapCommand implements Callable<Integer> {
         if (views.size() < 23)
             throw new IllegalArgumentException("a map needs at least 23 views (trustworthiness uses 10 neighbours), got "
                     + views.size() + "; lower --view-size or add answers");
-        float[][] x = Embeddings.embed(model, threads, co, views.stream().map(Views.View::text).toList(), err, "map");
+        float[][] x = Embeddings.embed(model, device, co, views.stream().map(Views.View::text).toList(), err, "map");
         long start = System.nanoTime();
         double[][] xy = switch (method) {
             case "umap" -> Umap.fit(x, Umap.Options.defaults(s.seed));

@@ -1,8 +1,8 @@
 package dev.univar.cli;
 
-import dev.univar.cpu.CpuBackend;
 import dev.univar.io.ModelStore;
 import dev.univar.nn.EmbeddingModel;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -18,17 +18,26 @@ final class ModelOptions {
     @Option(names = "--threads", paramLabel = "N", description = "Compute threads. Default: all cores.")
     Integer threads;
 
+    @Mixin
+    DeviceOptions deviceOptions;
+
     int threads() {
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         if (n < 1) throw new IllegalArgumentException("--threads must be at least 1");
         return n;
     }
 
+    /** The device {@code --device}, {@code --precision} and {@code --threads} name. */
+    Device device() {
+        return deviceOptions.device(threads());
+    }
+
     Path modelDir() throws IOException {
         return ModelStore.resolve(model, msg -> System.err.println("univar: " + msg));
     }
 
+    /** Opens the device first (so a missing driver fails before the model is imported), then loads the model on it. */
     EmbeddingModel load() throws IOException {
-        return EmbeddingModel.load(modelDir(), new CpuBackend(threads()));
+        return Embeddings.load(model, device(), System.err);
     }
 }

@@ -59,8 +59,9 @@ final class ReportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Outputs.requireExtension(output, "--output", "html", "htm");
+        Device device = modelOptions.device();
+        device.check();
         Corpus c = corpus.load(System.err, "report");
-        int threads = modelOptions.threads();
         EvalCommand.Settings es = new EvalCommand.Settings();
         es.split = "question";
         es.testFraction = testFraction;
@@ -71,18 +72,18 @@ final class ReportCommand implements Callable<Integer> {
         es.label = label;
         List<String> models = new ArrayList<>(List.of(modelOptions.model));
         models.addAll(baselines);
-        EvalCommand.Result eval = EvalCommand.evaluate(c, models, es, corpus, threads, System.err);
+        EvalCommand.Result eval = EvalCommand.evaluate(c, models, es, corpus, device, System.err);
         MapCommand.Settings ms = new MapCommand.Settings();
         ms.viewSize = mapViewSize;
         ms.method = method;
         ms.seed = seed;
-        MapCommand.Result map = MapCommand.layout(c, modelOptions.model, ms, corpus, threads, System.err);
+        MapCommand.Result map = MapCommand.layout(c, modelOptions.model, ms, corpus, device, System.err);
         CompareCommand.Settings cs = new CompareCommand.Settings();
         cs.viewSize = evalViewSize;
         cs.permutations = permutations;
         cs.maxPerKey = 200;
         cs.seed = seed;
-        CompareCommand.Result cmp = CompareCommand.compare(c, modelOptions.model, cs, corpus, threads, System.err);
+        CompareCommand.Result cmp = CompareCommand.compare(c, modelOptions.model, cs, corpus, device, System.err);
         System.out.print(EvalCommand.table(eval));
         Outputs.write(output, html(c, eval, map, cmp));
         System.err.println("univar report: wrote " + output);

@@ -3,11 +3,12 @@ package dev.univar.cli;
 import dev.univar.corpus.ColumnMap;
 import dev.univar.corpus.Corpus;
 import dev.univar.corpus.CorpusCleaner;
-import dev.univar.cpu.CpuTrainingBackend;
 import dev.univar.io.ModelStore;
+import dev.univar.tensor.TrainingBackend;
 import dev.univar.train.TrainOptions;
 import dev.univar.train.Trainer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -87,10 +88,20 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "Compute threads. Default: all cores.")
     Integer threads;
 
+    @Mixin
+    DeviceOptions deviceOptions;
+
     @Override
     public Integer call() throws Exception {
         int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         if (nThreads < 1) throw new IllegalArgumentException("--threads must be at least 1");
+        // The device opens first: a missing driver or an unsupported precision fails before anything is read.
+        try (TrainingBackend backend = deviceOptions.device(nThreads).open()) {
+            return train(backend, nThreads);
+        }
+    }
+
+    private int train(TrainingBackend backend, int nThreads) throws Exception {
         Path baseDir = ModelStore.resolve(base, m -> System.err.println("univar: " + m));
         ColumnMap cols = ColumnMap.parse(columns);
         TrainOptions options = new TrainOptions(corpus, cols, baseDir, output, lambdaMin, lambdaMax, steps, batchSize, microBatch,
@@ -105,14 +116,12 @@ final class TrainCommand implements Callable<Integer> {
         }
         System.err.printf(Locale.ROOT, "univar train: %,d answers, %d keys, %d questions; base %s%n", data.size(),
                 data.keys().size(), data.questionIds().size(), baseDir);
-        try (CpuTrainingBackend backend = new CpuTrainingBackend(nThreads)) {
-            TrainProgress progress = new TrainProgress(System.err);
-            Trainer.Result r = new Trainer(options, data, backend, resume, progress).run();
-            progress.endLine();
-            if (!Double.isNaN(r.lastLoss()))
-                System.err.printf(Locale.ROOT, "univar train: steps %d..%d, loss %.4f -> %.4f, %.1f views/s; model in %s%n",
-                        r.firstStep(), r.lastStep(), r.firstLoss(), r.lastLoss(), r.viewsPerSecond(), output);
-        }
+        TrainProgress progress = new TrainProgress(System.err);
+        Trainer.Result r = new Trainer(options, data, backend, resume, progress).run();
+        progress.endLine();
+        if (!Double.isNaN(r.lastLoss()))
+            System.err.printf(Locale.ROOT, "univar train: steps %d..%d, loss %.4f -> %.4f, %.1f views/s; model in %s%n",
+                    r.firstStep(), r.lastStep(), r.firstLoss(), r.lastLoss(), r.viewsPerSecond(), output);
         return 0;
     }
 

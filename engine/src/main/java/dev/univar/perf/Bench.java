@@ -1,22 +1,43 @@
 package dev.univar.perf;
 
-import dev.univar.nn.BertEncoder;
 import dev.univar.io.BertConfig;
+import dev.univar.io.BertWeights;
+import dev.univar.nn.BertEncoder;
+import dev.univar.nn.BertGradients;
+import dev.univar.nn.BertParameters;
+import dev.univar.nn.BertTrainingGraph;
 import dev.univar.tensor.Backend;
 import dev.univar.tensor.Tensor;
+import dev.univar.tensor.TrainingBackend;
 import dev.univar.text.Batch;
+import dev.univar.train.AdamW;
+import dev.univar.train.InfoNce;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
 
 /**
  * Timing of the engine's hot paths for {@code univar bench}: warm-up runs, then repeated timed runs, median.
  * Figures are wall-clock; FLOP counts are the multiply-adds the operation needs (2 FLOP each).
+ *
+ * <p>Device backends (CUDA) queue work and return before it is done. For them the operands live in the
+ * backend's memory ({@link DeviceMemory#allocate}, {@link DeviceMemory#resident}), every timed sample ends with
+ * {@link DeviceMemory#synchronize}, and a sample repeats the job until it lasts at least {@link #DEVICE_SAMPLE_SECONDS},
+ * so launch latency and the final wait are spread over many runs (as a loop of PyTorch calls followed by
+ * {@code torch.cuda.synchronize()} measures). Host backends run one job per sample, as before.
  */
 public final class Bench {
     private Bench() {
     }
+
+    /** Shortest timed sample on a device backend; each sample's time is divided by the runs it held. */
+    public static final double DEVICE_SAMPLE_SECONDS = 0.05;
+
+    /** Learning rate of the benchmarked AdamW steps: small, so random weights stay finite over many steps. */
+    static final double BENCH_LR = 1e-5;
 
     /** Timed runs of one job: every run's seconds, sorted. */
     public record Timing(double[] seconds) {
@@ -49,18 +70,48 @@ public final class Bench {
         do job.run(); while (System.nanoTime() < end);
     }
 
+    /**
+     * Times {@code job} on {@code backend}: warm-up for {@code warmupSeconds} (at least one run), then
+     * {@code repeat} samples, each closed by {@code backend.synchronize()}. On a device backend a sample runs the
+     * job as often as it takes to fill {@link #DEVICE_SAMPLE_SECONDS} (measured after the warm-up); the
+     * returned times are per run.
+     */
+    public static Timing measure(Backend backend, Runnable job, int repeat, double warmupSeconds) {
+        Runnable synced = () -> {
+            job.run();
+            DeviceMemory.synchronize(backend);
+        };
+        warmUp(synced, warmupSeconds);
+        int runs = 1;
+        if (!DeviceMemory.isHost(backend)) {
+            long t = System.nanoTime();
+            synced.run();
+            double one = Math.max((System.nanoTime() - t) / 1e9, 1e-7);
+            runs = (int) Math.min(100_000, Math.max(1, Math.ceil(DEVICE_SAMPLE_SECONDS / one)));
+        }
+        double[] s = new double[repeat];
+        for (int i = 0; i < repeat; i++) {
+            long t = System.nanoTime();
+            for (int r = 0; r < runs; r++) job.run();
+            DeviceMemory.synchronize(backend);
+            s[i] = (System.nanoTime() - t) / 1e9 / runs;
+        }
+        Arrays.sort(s);
+        return new Timing(s);
+    }
+
     public static double gemmFlops(int m, int n, int k) {
         return 2.0 * m * n * k;
     }
 
-    /** {@code C[m,n] = A[m,k] · B[n,k]ᵀ} (B laid out as a PyTorch Linear weight) on random data. */
+    /** {@code C[m,n] = A[m,k] · B[n,k]ᵀ} (B laid out as a PyTorch Linear weight) on random data in the backend's memory. */
     public static Timing gemm(Backend backend, int m, int n, int k, int repeat, double warmupSeconds) {
         try (Arena arena = Arena.ofShared()) {
             Random r = new Random(1);
-            Tensor a = random(arena, r, m, k), b = random(arena, r, n, k), c = Tensor.allocate(arena, m, n);
-            Runnable job = () -> backend.matmul(a, b, true, null, c, m, n, k);
-            warmUp(job, warmupSeconds);
-            return time(job, 0, repeat);
+            Tensor a = DeviceMemory.resident(backend, arena, random(arena, r, m, k));
+            Tensor b = DeviceMemory.resident(backend, arena, random(arena, r, n, k));
+            Tensor c = DeviceMemory.allocate(backend, arena, m, n);
+            return measure(backend, () -> backend.matmul(a, b, true, null, c, m, n, k), repeat, warmupSeconds);
         }
     }
 
@@ -71,17 +122,23 @@ public final class Bench {
         return perLayer * c.numHiddenLayers();
     }
 
-    /** A batch of random token ids (no padding) of the given shape. */
+    /**
+     * A batch of random token ids (no padding) of the given shape: ids from 1000 (or half the vocabulary, if
+     * smaller) up, between BERT's [CLS] (101) and [SEP] (102) where the vocabulary has them.
+     */
     public static Batch randomBatch(int batch, int seq, int vocab, long seed) {
         Random r = new Random(seed);
         int[] ids = new int[batch * seq], types = new int[batch * seq], lengths = new int[batch];
         float[] mask = new float[batch * seq];
         Arrays.fill(mask, 1f);
         Arrays.fill(lengths, seq);
-        for (int i = 0; i < ids.length; i++) ids[i] = 1000 + r.nextInt(Math.max(1, vocab - 1000));
-        for (int b = 0; b < batch; b++) {
-            ids[b * seq] = 101;
-            ids[b * seq + seq - 1] = 102;
+        int lo = Math.min(1000, vocab / 2);
+        for (int i = 0; i < ids.length; i++) ids[i] = lo + r.nextInt(Math.max(1, vocab - lo));
+        if (vocab > 102) {
+            for (int b = 0; b < batch; b++) {
+                ids[b * seq] = 101;
+                ids[b * seq + seq - 1] = 102;
+            }
         }
         return new Batch(batch, seq, ids, types, mask, lengths);
     }
@@ -89,25 +146,58 @@ public final class Bench {
     /** The encoder forward with pooling over a random batch of {@code batch × seq} tokens. */
     public static Timing encoder(BertEncoder encoder, int batch, int seq, int repeat, double warmupSeconds) {
         Batch input = randomBatch(batch, seq, encoder.config().vocabSize(), 7);
-        Runnable job = () -> encoder.forwardPooled(input);
-        warmUp(job, warmupSeconds);
-        return time(job, 0, repeat);
+        return measure(encoder.backend(), () -> encoder.forwardPooled(input), repeat, warmupSeconds);
     }
 
-    /** One training step's compute: forward with saved activations and backward to all parameter gradients. */
-    public static Timing trainStep(dev.univar.nn.BertTrainingGraph graph, dev.univar.nn.BertGradients grads,
-                                   dev.univar.tensor.TrainingBackend backend, int batch, int seq, int repeat, double warmupSeconds) {
-        Batch input = randomBatch(batch, seq, graph.config().vocabSize(), 7);
-        int hidden = graph.config().hiddenSize();
-        try (Arena arena = Arena.ofShared()) {
-            Tensor dEmb = random(arena, new Random(3), batch, hidden);
-            Runnable job = () -> {
-                graph.forward(input);
-                graph.backward(dEmb, grads);
-            };
-            warmUp(job, warmupSeconds);
-            return time(job, 0, repeat);
+    /** A training benchmark's result: the plain forward pass (with pooling) and a whole training step. */
+    public record TrainTiming(BertConfig config, Timing forward, Timing step) {
+    }
+
+    /**
+     * Times, on the model in {@code modelDir}, the encoder's forward over {@code batch × seq} random tokens and a
+     * whole training step over the same batch as {@code batch / 2} pairs of views ({@link #trainStep}).
+     */
+    public static TrainTiming train(Path modelDir, TrainingBackend backend, int batch, int seq, int repeat,
+                                    double warmupSeconds) throws IOException {
+        if (batch < 2 || batch % 2 != 0)
+            throw new IllegalArgumentException("a training step takes pairs of views: --batch-size must be even, got " + batch);
+        try (BertWeights.Loaded loaded = BertWeights.open(modelDir); Arena arena = Arena.ofShared()) {
+            BertConfig config = loaded.config();
+            if (seq > config.maxPositionEmbeddings())
+                throw new IllegalArgumentException("--seq-len " + seq + " exceeds the model's " + config.maxPositionEmbeddings() + " positions");
+            BertWeights weights = DeviceMemory.residentWeights(backend, arena, BertParameters.copyOf(loaded.weights(), arena));
+            Timing forward;
+            try (BertEncoder encoder = new BertEncoder(config, weights, backend)) {
+                forward = encoder(encoder, batch, seq, repeat, warmupSeconds);
+            }
+            try (BertTrainingGraph graph = new BertTrainingGraph(config, weights, backend);
+                 BertGradients grads = new BertGradients(config);
+                 AdamW adam = new AdamW(backend)) {
+                Batch input = randomBatch(batch, seq, config.vocabSize(), 7);
+                Tensor dEmb = DeviceMemory.allocate(backend, arena, batch, config.hiddenSize());
+                Runnable step = () -> trainStep(graph, grads, adam, weights, backend, input, dEmb);
+                return new TrainTiming(config, forward, measure(backend, step, repeat, warmupSeconds));
+            }
         }
+    }
+
+    /**
+     * One UniVaR training step as the trainer takes it when the batch fits one micro-batch: forward with saved
+     * activations, mean pooling and L2 normalisation; symmetric InfoNCE at temperature 0.02 between rows
+     * {@code i} and {@code batch/2 + i}; backward to every parameter gradient; global-norm clipping at 1; AdamW.
+     * Returns the loss.
+     */
+    static double trainStep(BertTrainingGraph graph, BertGradients grads, AdamW adam, BertWeights weights,
+                            TrainingBackend backend, Batch input, Tensor dEmb) {
+        int pairs = input.size() / 2, dim = graph.config().hiddenSize();
+        grads.zero(backend);
+        Tensor emb = graph.forward(input);
+        double loss = DeviceMemory.infoNce(backend, emb.rows(0, pairs), emb.rows(pairs, pairs), pairs, dim,
+                InfoNce.DEFAULT_TEMPERATURE, dEmb.rows(0, pairs), dEmb.rows(pairs, pairs));
+        graph.backward(dEmb, grads);
+        AdamW.clipGlobalNorm(grads, 1.0, backend);
+        adam.step(weights, grads, BENCH_LR);
+        return loss;
     }
 
     private static Tensor random(Arena arena, Random r, int rows, int cols) {

@@ -30,9 +30,18 @@ public final class CachedEmbedder {
     private final EmbeddingModel model;
     private final int maxLength, batchSize;
     private final Path cacheDir;
+    private final String arithmetic;
 
     /** {@code cacheDir} may be null (no cache). */
     public CachedEmbedder(EmbeddingModel model, int maxLength, int batchSize, Path cacheDir) {
+        this(model, maxLength, batchSize, cacheDir, null);
+    }
+
+    /**
+     * {@code arithmetic} names reduced-precision products ("tf32", "bf16") whose embeddings get cache entries of
+     * their own; null or "fp32" shares the float32 entries (CPU and GPU float32 agree within the 1e-4 the GPU tests allow).
+     */
+    public CachedEmbedder(EmbeddingModel model, int maxLength, int batchSize, Path cacheDir, String arithmetic) {
         if (maxLength < 2) throw new IllegalArgumentException("--max-length must be at least 2");
         if (maxLength > model.maxPositions())
             throw new IllegalArgumentException("--max-length " + maxLength + " exceeds the model's " + model.maxPositions() + " positions");
@@ -41,6 +50,7 @@ public final class CachedEmbedder {
         this.maxLength = maxLength;
         this.batchSize = batchSize;
         this.cacheDir = cacheDir;
+        this.arithmetic = arithmetic == null || arithmetic.equalsIgnoreCase("fp32") ? "" : arithmetic.toLowerCase(java.util.Locale.ROOT);
     }
 
     /** L2-normalised embeddings in input order; {@code progress} hears the number embedded so far. */
@@ -89,7 +99,8 @@ public final class CachedEmbedder {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             Path weights = model.dir().resolve("model.safetensors");
             md.update((model.dir().toAbsolutePath().normalize() + "\0" + Files.size(weights) + "\0"
-                    + Files.getLastModifiedTime(weights).toMillis() + "\0" + maxLength + "\0" + texts.size() + "\0")
+                    + Files.getLastModifiedTime(weights).toMillis() + "\0" + maxLength + "\0" + texts.size() + "\0"
+                    + (arithmetic.isEmpty() ? "" : arithmetic + "\0"))
                     .getBytes(StandardCharsets.UTF_8));
             for (String t : texts) {
                 byte[] b = t.getBytes(StandardCharsets.UTF_8);
