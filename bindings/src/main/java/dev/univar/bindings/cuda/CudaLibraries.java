@@ -70,13 +70,13 @@ public final class CudaLibraries {
      *
      * @throws UnavailableException {@code no CUDA driver found (...; tried: ...)}
      */
-    public static Path loadDriver() {
-        return loadDriver(System.getenv());
+    public static synchronized Path loadDriver() {
+        if (driver == null) driver = loadDriver(System.getenv());
+        return driver;
     }
 
-    /** {@link #loadDriver()} with the environment given, for tests. */
-    static synchronized Path loadDriver(Map<String, String> env) {
-        if (driver != null) return driver;
+    /** {@link #loadDriver()} with the environment given and no memory of earlier calls, for tests. */
+    static Path loadDriver(Map<String, String> env) {
         String configured = env.get("UNIVAR_CUDA_DRIVER");
         if (configured != null && !configured.isBlank()) {
             Path file = Path.of(configured.strip());
@@ -84,7 +84,7 @@ public final class CudaLibraries {
             if (failure != null)
                 throw new UnavailableException("no CUDA driver found (UNIVAR_CUDA_DRIVER=" + file + ": " + failure
                         + "; tried only that file)", null);
-            return driver = file;
+            return file;
         }
         List<String> tried = new ArrayList<>();
         String viaLoader = DRIVER_SONAME + " through the dynamic loader";
@@ -92,7 +92,7 @@ public final class CudaLibraries {
             SymbolLookup.libraryLookup(DRIVER_SONAME, Arena.global());
             Path mapped = mappedFile("libcuda.so");
             String failure = mapped == null ? "opened, but not found in /proc/self/maps" : load(mapped, "cuInit");
-            if (failure == null) return driver = mapped;
+            if (failure == null) return mapped;
             tried.add(viaLoader + " (" + failure + ")");
         } catch (IllegalArgumentException e) {
             tried.add(viaLoader + " (not found)");
@@ -100,7 +100,7 @@ public final class CudaLibraries {
         for (Path folder : DRIVER_FOLDERS) {
             Path file = folder.resolve(DRIVER_SONAME);
             String failure = load(file, "cuInit");
-            if (failure == null) return driver = file;
+            if (failure == null) return file;
             tried.add(file + " (" + failure + ")");
         }
         throw new UnavailableException("no CUDA driver found (" + DRIVER_SONAME + " not loadable; tried: "
@@ -112,27 +112,27 @@ public final class CudaLibraries {
      *
      * @throws UnavailableException {@code cuBLAS not found; tried: ... (set UNIVAR_CUBLAS to the file or folder)}
      */
-    public static Path loadCublas() {
-        return loadCublas(System.getenv());
+    public static synchronized Path loadCublas() {
+        if (cublas == null) cublas = loadCublas(System.getenv());
+        return cublas;
     }
 
-    /** {@link #loadCublas()} with the environment given, for tests. */
-    static synchronized Path loadCublas(Map<String, String> env) {
-        if (cublas != null) return cublas;
+    /** {@link #loadCublas()} with the environment given and no memory of earlier calls, for tests. */
+    static Path loadCublas(Map<String, String> env) {
         String hint = " (set UNIVAR_CUBLAS to the file or folder)";
         String configured = env.get("UNIVAR_CUBLAS");
         if (configured != null && !configured.isBlank()) {
             Path place = Path.of(configured.strip());
             List<String> tried = new ArrayList<>();
             Path loaded = Files.isDirectory(place) ? loadCublasFrom(place, tried) : loadCublasFile(place, tried);
-            if (loaded != null) return cublas = loaded;
+            if (loaded != null) return loaded;
             throw new UnavailableException("cuBLAS not found; tried: UNIVAR_CUBLAS=" + String.join(", ", tried)
                     + "; tried only that" + hint, null);
         }
         List<String> tried = new ArrayList<>();
         for (Path folder : cublasFolders(env)) {
             Path loaded = loadCublasFrom(folder, tried);
-            if (loaded != null) return cublas = loaded;
+            if (loaded != null) return loaded;
         }
         throw new UnavailableException("cuBLAS not found; tried: " + String.join(", ", tried) + hint, null);
     }
