@@ -25,7 +25,9 @@ import java.util.List;
  * <p>The dense weights are treated as constants: the first forward pass packs them into the backend's layout
  * ({@link Backend#pack}; the query, key and value weights side by side as one {@code [3·hidden, hidden]} matrix,
  * so the three projections are one product). Code that changes the weights in place (a training step) must call
- * {@link #prepack()} afterwards, or the encoder keeps computing with the old values.
+ * {@link #prepack()} afterwards, or the encoder keeps computing with the old values. The other weights (embeddings,
+ * biases, LayerNorm) are read through {@link Backend#resident}, taken at the same time: the tensors themselves on the
+ * CPU, device copies on a GPU (unless they already live there, as a training run's weights do).
  */
 public final class BertEncoder implements AutoCloseable {
     private final BertConfig config;
@@ -37,6 +39,8 @@ public final class BertEncoder implements AutoCloseable {
     private Tensor x, qkv, context, attnOut, ffn, ffnOut, mask, pooled;
     /** Packed dense weights per layer, null until the first forward or {@link #prepack()}. */
     private List<Packed> packed;
+    /** The weights as the backend reads them ({@link Backend#resident}), taken with {@link #packed}. */
+    private BertWeights resident;
     private Arena packArena;
 
     private record Packed(PackedMatrix qkv, Tensor qkvBias, PackedMatrix attnOut, PackedMatrix ffnIn,
@@ -81,11 +85,12 @@ public final class BertEncoder implements AutoCloseable {
                     MemorySegment.copy(ws[i].data(), 0, qkvW.data(), i * hh, hh);
                     MemorySegment.copy(bs[i].data(), 0, qkvB.data(), i * hb, hb);
                 }
-                list.add(new Packed(backend.pack(qkvW, true, 3 * h, h), qkvB,
+                list.add(new Packed(backend.pack(qkvW, true, 3 * h, h), backend.resident(arena, qkvB),
                         backend.pack(l.attnOutW(), true, h, h),
                         backend.pack(l.ffnInW(), true, inter, h),
                         backend.pack(l.ffnOutW(), true, h, inter)));
             }
+            resident = residentCopy(weights, arena);
         } catch (RuntimeException | Error e) {
             list.forEach(BertEncoder::close);
             arena.close();
@@ -93,6 +98,22 @@ public final class BertEncoder implements AutoCloseable {
         }
         packed = list;
         packArena = arena;
+    }
+
+    /** The embeddings, biases and LayerNorm weights through {@link Backend#resident}; dense weights as they are (packed). */
+    private BertWeights residentCopy(BertWeights w, Arena arena) {
+        BertWeights.Embeddings e = w.embeddings();
+        BertWeights.Embeddings re = new BertWeights.Embeddings(backend.resident(arena, e.word()),
+                backend.resident(arena, e.position()), backend.resident(arena, e.tokenType()),
+                backend.resident(arena, e.lnGamma()), backend.resident(arena, e.lnBeta()));
+        List<BertWeights.Layer> layers = new ArrayList<>();
+        for (BertWeights.Layer l : w.layers())
+            layers.add(new BertWeights.Layer(l.qW(), l.qB(), l.kW(), l.kB(), l.vW(), l.vB(), l.attnOutW(),
+                    backend.resident(arena, l.attnOutB()), backend.resident(arena, l.attnLnGamma()),
+                    backend.resident(arena, l.attnLnBeta()), l.ffnInW(), backend.resident(arena, l.ffnInB()),
+                    l.ffnOutW(), backend.resident(arena, l.ffnOutB()), backend.resident(arena, l.outLnGamma()),
+                    backend.resident(arena, l.outLnBeta())));
+        return new BertWeights(w.config(), re, layers);
     }
 
     private static void close(Packed p) {
@@ -103,10 +124,12 @@ public final class BertEncoder implements AutoCloseable {
     }
 
     private void releasePacked() {
+        backend.synchronize(); // nothing may still be reading what is freed
         if (packed != null) packed.forEach(BertEncoder::close);
         if (packArena != null) packArena.close();
         packed = null;
         packArena = null;
+        resident = null;
     }
 
     /** Mean-pooled, L2-normalised embeddings of a tokenised batch, one row per text, in batch order. */
@@ -131,6 +154,7 @@ public final class BertEncoder implements AutoCloseable {
         forward(batch);
         backend.meanPool(x, mask, pooled, bs, seq, hidden);
         backend.l2Normalize(pooled, bs, hidden);
+        backend.synchronize();
         return pooled.rows(0, bs);
     }
 
@@ -144,18 +168,19 @@ public final class BertEncoder implements AutoCloseable {
             throw new IllegalArgumentException("sequence of " + seq + " tokens exceeds the model's "
                     + config.maxPositionEmbeddings() + " positions");
         int tokens = bs * seq;
+        backend.synchronize(); // the last batch's work is done before its buffers are rewritten or freed
         ensureCapacity(tokens, bs);
         int hidden = config.hiddenSize(), inter = config.intermediateSize();
         int heads = config.numAttentionHeads(), headDim = hidden / heads;
         float eps = (float) config.layerNormEps();
         mask.copyFrom(batch.mask());
 
-        BertWeights.Embeddings emb = weights.embeddings();
+        if (packed == null) prepack();
+        BertWeights.Embeddings emb = resident.embeddings();
         backend.embeddings(batch.ids(), batch.typeIds(), emb.word(), emb.position(), emb.tokenType(), x, bs, seq, hidden);
         backend.layerNorm(x, null, emb.lnGamma(), emb.lnBeta(), eps, x, tokens, hidden);
 
-        if (packed == null) prepack();
-        List<BertWeights.Layer> layers = weights.layers();
+        List<BertWeights.Layer> layers = resident.layers();
         for (int i = 0; i < layers.size(); i++) {
             BertWeights.Layer l = layers.get(i);
             Packed p = packed.get(i);
@@ -167,6 +192,7 @@ public final class BertEncoder implements AutoCloseable {
             backend.linear(ffn, p.ffnOut, l.ffnOutB(), Activation.NONE, ffnOut, tokens);
             backend.layerNorm(ffnOut, x, l.outLnGamma(), l.outLnBeta(), eps, x, tokens, hidden);
         }
+        backend.synchronize();
         return x.rows(0, tokens);
     }
 
@@ -178,14 +204,14 @@ public final class BertEncoder implements AutoCloseable {
         // Shared: the backend's worker threads read and write these buffers.
         arena = Arena.ofShared();
         int hidden = config.hiddenSize(), inter = config.intermediateSize();
-        x = Tensor.allocate(arena, capacityTokens, hidden);
-        qkv = Tensor.allocate(arena, capacityTokens, 3 * hidden);
-        context = Tensor.allocate(arena, capacityTokens, hidden);
-        attnOut = Tensor.allocate(arena, capacityTokens, hidden);
-        ffn = Tensor.allocate(arena, capacityTokens, inter);
-        ffnOut = Tensor.allocate(arena, capacityTokens, hidden);
-        mask = Tensor.allocate(arena, capacityTokens);
-        pooled = Tensor.allocate(arena, capacityBatch, hidden);
+        x = backend.allocate(arena, capacityTokens, hidden);
+        qkv = backend.allocate(arena, capacityTokens, 3 * hidden);
+        context = backend.allocate(arena, capacityTokens, hidden);
+        attnOut = backend.allocate(arena, capacityTokens, hidden);
+        ffn = backend.allocate(arena, capacityTokens, inter);
+        ffnOut = backend.allocate(arena, capacityTokens, hidden);
+        mask = backend.allocate(arena, capacityTokens);
+        pooled = backend.allocate(arena, capacityBatch, hidden);
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.univar.nn;
 
 import dev.univar.io.BertConfig;
 import dev.univar.io.BertWeights;
+import dev.univar.tensor.Backend;
 import dev.univar.tensor.Tensor;
 import dev.univar.tensor.TrainingBackend;
 
@@ -22,6 +23,12 @@ public final class BertGradients implements AutoCloseable {
 
     public BertGradients(BertConfig config) {
         tensors = BertParameters.zeros(config, arena);
+        named = tensors.toNamedTensors();
+    }
+
+    /** Gradient buffers allocated by {@code backend} ({@link Backend#allocate}), which then updates them in place. */
+    public BertGradients(BertConfig config, Backend backend) {
+        tensors = BertParameters.zeros(config, arena, backend);
         named = tensors.toNamedTensors();
     }
 

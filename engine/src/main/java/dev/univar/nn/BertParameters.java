@@ -2,12 +2,14 @@ package dev.univar.nn;
 
 import dev.univar.io.BertConfig;
 import dev.univar.io.BertWeights;
+import dev.univar.tensor.Backend;
 import dev.univar.tensor.Tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.BiFunction;
 
 /** Allocating {@link BertWeights}-shaped sets of tensors: gradient buffers, optimizer state, trainable copies. */
 public final class BertParameters {
@@ -45,8 +47,17 @@ public final class BertParameters {
 
     /** Zero-filled weights of this config in {@code arena}. */
     public static BertWeights zeros(BertConfig config, Arena arena) {
+        return zeros(config, arena, Tensor::allocate);
+    }
+
+    /** Zero-filled weights of this config in {@code arena}, allocated by {@code backend} ({@link Backend#allocate}). */
+    public static BertWeights zeros(BertConfig config, Arena arena, Backend backend) {
+        return zeros(config, arena, backend::allocate);
+    }
+
+    private static BertWeights zeros(BertConfig config, Arena arena, BiFunction<Arena, int[], Tensor> allocate) {
         Map<String, Tensor> t = new LinkedHashMap<>();
-        shapes(config).forEach((name, shape) -> t.put(name, Tensor.allocate(arena, shape)));
+        shapes(config).forEach((name, shape) -> t.put(name, allocate.apply(arena, shape)));
         return BertWeights.from(config, t, "zeros");
     }
 
@@ -55,9 +66,18 @@ public final class BertParameters {
      * mapping, and training updates them in place.
      */
     public static BertWeights copyOf(BertWeights weights, Arena arena) {
+        return copyOf(weights, arena, Tensor::allocate);
+    }
+
+    /** {@link #copyOf(BertWeights, Arena)} in tensors allocated by {@code backend} ({@link Backend#allocate}). */
+    public static BertWeights copyOf(BertWeights weights, Arena arena, Backend backend) {
+        return copyOf(weights, arena, backend::allocate);
+    }
+
+    private static BertWeights copyOf(BertWeights weights, Arena arena, BiFunction<Arena, int[], Tensor> allocate) {
         Map<String, Tensor> t = new LinkedHashMap<>();
         weights.toNamedTensors().forEach((name, src) -> {
-            Tensor dst = Tensor.allocate(arena, src.shape());
+            Tensor dst = allocate.apply(arena, src.shape());
             MemorySegment.copy(src.data(), 0, dst.data(), 0, src.size() * Float.BYTES);
             t.put(name, dst);
         });

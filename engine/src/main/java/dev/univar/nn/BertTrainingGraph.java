@@ -7,7 +7,6 @@ import dev.univar.tensor.TrainingBackend;
 import dev.univar.text.Batch;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 
 /**
  * The encoder of {@link BertEncoder} with a backward pass: {@link #forward} runs the same operations in the same
@@ -63,6 +62,7 @@ public final class BertTrainingGraph implements AutoCloseable {
         int tokens = bs * seq;
         int hidden = config.hiddenSize(), inter = config.intermediateSize();
         int heads = config.numAttentionHeads(), headDim = hidden / heads;
+        backend.synchronize(); // the last backward is done before its buffers are rewritten or freed
         ensureCapacity(tokens, bs, (long) bs * heads * seq * seq);
         float eps = (float) config.layerNormEps();
         mask.copyFrom(batch.mask());
@@ -86,9 +86,11 @@ public final class BertTrainingGraph implements AutoCloseable {
         }
         int layers = weights.layers().size();
         backend.meanPool(x[layers], mask, pooledRaw, bs, seq, hidden);
-        // l2Normalize works in place: keep the pooled vector before it, which its backward needs.
-        MemorySegment.copy(pooledRaw.data(), 0, pooled.data(), 0, (long) bs * hidden * Float.BYTES);
+        // l2Normalize works in place: keep the pooled vector before it, which its backward needs. Pooling twice
+        // (cheap next to the encoder) rather than copying on the host keeps both where the backend computes.
+        backend.meanPool(x[layers], mask, pooled, bs, seq, hidden);
         backend.l2Normalize(pooled, bs, hidden);
+        backend.synchronize();
         last = batch;
         return pooled.rows(0, bs);
     }
@@ -143,12 +145,12 @@ public final class BertTrainingGraph implements AutoCloseable {
         capProbs = Math.max(probsSize, capProbs);
         arena = Arena.ofShared(); // the backend's worker threads read and write these buffers
         int hidden = config.hiddenSize(), inter = config.intermediateSize(), layers = config.numHiddenLayers();
-        mask = Tensor.allocate(arena, capTokens);
+        mask = backend.allocate(arena, capTokens);
         embSum = hidden();
         embXhat = hidden();
-        embRstd = Tensor.allocate(arena, capTokens);
-        pooledRaw = Tensor.allocate(arena, capBatch, hidden);
-        pooled = Tensor.allocate(arena, capBatch, hidden);
+        embRstd = backend.allocate(arena, capTokens);
+        pooledRaw = backend.allocate(arena, capBatch, hidden);
+        pooled = backend.allocate(arena, capBatch, hidden);
         x = new Tensor[layers + 1];
         for (int i = 0; i <= layers; i++) x[i] = hidden();
         q = new Tensor[layers];
@@ -167,15 +169,15 @@ public final class BertTrainingGraph implements AutoCloseable {
             q[i] = hidden();
             k[i] = hidden();
             v[i] = hidden();
-            probs[i] = Tensor.allocate(arena, Math.toIntExact(capProbs));
+            probs[i] = backend.allocate(arena, Math.toIntExact(capProbs));
             context[i] = hidden();
             h1[i] = hidden();
             xhat1[i] = hidden();
-            rstd1[i] = Tensor.allocate(arena, capTokens);
-            ffnPre[i] = Tensor.allocate(arena, capTokens, inter);
-            ffnAct[i] = Tensor.allocate(arena, capTokens, inter);
+            rstd1[i] = backend.allocate(arena, capTokens);
+            ffnPre[i] = backend.allocate(arena, capTokens, inter);
+            ffnAct[i] = backend.allocate(arena, capTokens, inter);
             xhat2[i] = hidden();
-            rstd2[i] = Tensor.allocate(arena, capTokens);
+            rstd2[i] = backend.allocate(arena, capTokens);
         }
         attnOut = hidden();
         ffnOut = hidden();
@@ -183,21 +185,22 @@ public final class BertTrainingGraph implements AutoCloseable {
         dY = hidden();
         dH1 = hidden();
         dTmp = hidden();
-        dF = Tensor.allocate(arena, capTokens, inter);
+        dF = backend.allocate(arena, capTokens, inter);
         dQ = hidden();
         dK = hidden();
         dV = hidden();
         dContext = hidden();
-        dPooled = Tensor.allocate(arena, capBatch, hidden);
+        dPooled = backend.allocate(arena, capBatch, hidden);
         last = null;
     }
 
     private Tensor hidden() {
-        return Tensor.allocate(arena, capTokens, config.hiddenSize());
+        return backend.allocate(arena, capTokens, config.hiddenSize());
     }
 
     @Override
     public void close() {
+        backend.synchronize();
         if (arena != null) arena.close();
         arena = null;
         capTokens = capBatch = 0;

@@ -1,11 +1,18 @@
 package dev.univar.tensor;
 
+import java.lang.foreign.Arena;
+
 /**
  * The operations the encoder is written against. The CPU backend does them with the Vector API, the
  * scalar backend is the plain reference every kernel is tested against, and a CUDA backend will do them
  * with cuBLAS and PTX kernels. Every 2-D operand is row-major and dense; "rows" flattens leading dimensions.
  *
  * <p>Unless a method says otherwise, {@code out} may not alias an input.
+ *
+ * <p>Memory: any tensor may be passed to any operation, but a device backend works in place only on the tensors it
+ * made ({@link #allocate}, {@link #resident}); others it copies in and out on every call, which is correct but
+ * slow. A device backend may also run operations asynchronously: call {@link #synchronize()} before the host reads
+ * a tensor an operation wrote, or writes one an operation still reads. On the CPU all three are free.
  */
 public interface Backend extends AutoCloseable {
 
@@ -85,6 +92,28 @@ public interface Backend extends AutoCloseable {
 
     /** {@code out[i] = a[i] + b[i]} for the first {@code n} elements; {@code out} may alias either input. */
     void add(Tensor a, Tensor b, Tensor out, long n);
+
+    /**
+     * A zero-filled tensor in {@code arena} that this backend's operations use in place (activations, gradients,
+     * optimizer state), still readable and writable by the host between {@link #synchronize()} calls. The CPU's is
+     * {@link Tensor#allocate}.
+     */
+    default Tensor allocate(Arena arena, int... shape) {
+        return Tensor.allocate(arena, shape);
+    }
+
+    /**
+     * {@code t} as this backend's operations want to read it many times: constant data such as weights. The CPU
+     * returns {@code t} itself; a device backend returns a device-accessible copy in {@code arena} (or {@code t},
+     * when it already is), so later changes to {@code t} are not seen by the copy.
+     */
+    default Tensor resident(Arena arena, Tensor t) {
+        return t;
+    }
+
+    /** Waits until every operation issued so far has finished, so the host may read what they wrote. */
+    default void synchronize() {
+    }
 
     @Override
     default void close() {

@@ -68,14 +68,15 @@ public final class AdamW implements AutoCloseable {
             Tensor p = e.getValue(), g = grads.get(name);
             if (g.size() != p.size())
                 throw new IllegalArgumentException("gradient of '" + name + "' has " + g.size() + " elements, parameter " + p.size());
-            Tensor mi = m.computeIfAbsent(name, x -> Tensor.allocate(arena, p.shape()));
-            Tensor vi = v.computeIfAbsent(name, x -> Tensor.allocate(arena, p.shape()));
+            Tensor mi = m.computeIfAbsent(name, x -> backend.allocate(arena, p.shape()));
+            Tensor vi = v.computeIfAbsent(name, x -> backend.allocate(arena, p.shape()));
             backend.adamwStep(p, g, mi, vi, p.size(), lr, beta1, beta2, eps, decays(name) ? weightDecay : 0, step);
         }
     }
 
-    /** The moments and the step counter (views of the live state, not copies). */
+    /** The moments and the step counter (views of the live state, not copies), readable by the host. */
     public Map<String, Tensor> state() {
+        backend.synchronize();
         Map<String, Tensor> s = new LinkedHashMap<>();
         for (String name : m.keySet()) {
             s.put(name + EXP_AVG, m.get(name));
@@ -107,7 +108,7 @@ public final class AdamW implements AutoCloseable {
             } else {
                 throw new IllegalArgumentException("unexpected optimizer state '" + key + "'");
             }
-            Tensor src = e.getValue(), dst = Tensor.allocate(arena, src.shape());
+            Tensor src = e.getValue(), dst = backend.allocate(arena, src.shape());
             MemorySegment.copy(src.data(), 0, dst.data(), 0, src.size() * Float.BYTES);
             target.put(name, dst);
         }

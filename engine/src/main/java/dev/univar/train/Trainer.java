@@ -151,10 +151,10 @@ public final class Trainer {
             if (options.maxLength() > config.maxPositionEmbeddings())
                 throw new IllegalArgumentException("--max-length " + options.maxLength() + " exceeds the model's "
                         + config.maxPositionEmbeddings() + " positions");
-            BertWeights weights = BertParameters.copyOf(loaded.weights(), arena);
+            BertWeights weights = BertParameters.copyOf(loaded.weights(), arena, backend);
             try (BertTrainingGraph graph = new BertTrainingGraph(config, weights, backend);
                  BertEncoder encoder = new BertEncoder(config, weights, backend);
-                 BertGradients grads = new BertGradients(config);
+                 BertGradients grads = new BertGradients(config, backend);
                  AdamW adam = new AdamW(backend, AdamW.DEFAULT_BETA1, AdamW.DEFAULT_BETA2, AdamW.DEFAULT_EPS, options.weightDecay())) {
                 if (resuming) {
                     try (SafeTensors opt = SafeTensors.open(out.resolve(OPTIMIZER_FILE))) {
@@ -277,6 +277,7 @@ public final class Trainer {
     }
 
     private void saveCheckpoint(long step, BertConfig config, BertWeights weights, AdamW adam) throws IOException {
+        backend.synchronize(); // the optimizer step has written the weights the host now reads
         Path out = options.output();
         SafeTensors.write(out.resolve("model.safetensors"), weights.toNamedTensors(),
                 Map.of("format", "pt", "univar.step", Long.toString(step)));
