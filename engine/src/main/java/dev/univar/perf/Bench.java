@@ -24,10 +24,10 @@ import java.util.Random;
  * Figures are wall-clock; FLOP counts are the multiply-adds the operation needs (2 FLOP each).
  *
  * <p>Device backends (CUDA) queue work and return before it is done. For them the operands live in the
- * backend's memory ({@link DeviceMemory#allocate}, {@link DeviceMemory#resident}), every timed sample ends with
- * {@link DeviceMemory#synchronize}, and a sample repeats the job until it lasts at least {@link #DEVICE_SAMPLE_SECONDS},
+ * backend's memory ({@link Backend#allocate}, {@link Backend#resident}), every timed sample ends with
+ * {@link Backend#synchronize}, and a sample repeats the job until it lasts at least {@link #DEVICE_SAMPLE_SECONDS},
  * so launch latency and the final wait are spread over many runs (as a loop of PyTorch calls followed by
- * {@code torch.cuda.synchronize()} measures). Host backends run one job per sample, as before.
+ * {@code torch.cuda.synchronize()} measures). Host backends (cpu, scalar) run one job per sample, as before.
  */
 public final class Bench {
     private Bench() {
@@ -79,11 +79,11 @@ public final class Bench {
     public static Timing measure(Backend backend, Runnable job, int repeat, double warmupSeconds) {
         Runnable synced = () -> {
             job.run();
-            DeviceMemory.synchronize(backend);
+            backend.synchronize();
         };
         warmUp(synced, warmupSeconds);
         int runs = 1;
-        if (!DeviceMemory.isHost(backend)) {
+        if (!isHost(backend)) {
             long t = System.nanoTime();
             synced.run();
             double one = Math.max((System.nanoTime() - t) / 1e9, 1e-7);
@@ -93,7 +93,7 @@ public final class Bench {
         for (int i = 0; i < repeat; i++) {
             long t = System.nanoTime();
             for (int r = 0; r < runs; r++) job.run();
-            DeviceMemory.synchronize(backend);
+            backend.synchronize();
             s[i] = (System.nanoTime() - t) / 1e9 / runs;
         }
         Arrays.sort(s);
@@ -108,9 +108,9 @@ public final class Bench {
     public static Timing gemm(Backend backend, int m, int n, int k, int repeat, double warmupSeconds) {
         try (Arena arena = Arena.ofShared()) {
             Random r = new Random(1);
-            Tensor a = DeviceMemory.resident(backend, arena, random(arena, r, m, k));
-            Tensor b = DeviceMemory.resident(backend, arena, random(arena, r, n, k));
-            Tensor c = DeviceMemory.allocate(backend, arena, m, n);
+            Tensor a = backend.resident(arena, random(arena, r, m, k));
+            Tensor b = backend.resident(arena, random(arena, r, n, k));
+            Tensor c = backend.allocate(arena, m, n);
             return measure(backend, () -> backend.matmul(a, b, true, null, c, m, n, k), repeat, warmupSeconds);
         }
     }
@@ -165,16 +165,16 @@ public final class Bench {
             BertConfig config = loaded.config();
             if (seq > config.maxPositionEmbeddings())
                 throw new IllegalArgumentException("--seq-len " + seq + " exceeds the model's " + config.maxPositionEmbeddings() + " positions");
-            BertWeights weights = DeviceMemory.residentWeights(backend, arena, BertParameters.copyOf(loaded.weights(), arena));
+            BertWeights weights = BertParameters.copyOf(loaded.weights(), arena, backend);
             Timing forward;
             try (BertEncoder encoder = new BertEncoder(config, weights, backend)) {
                 forward = encoder(encoder, batch, seq, repeat, warmupSeconds);
             }
             try (BertTrainingGraph graph = new BertTrainingGraph(config, weights, backend);
-                 BertGradients grads = new BertGradients(config);
+                 BertGradients grads = new BertGradients(config, backend);
                  AdamW adam = new AdamW(backend)) {
                 Batch input = randomBatch(batch, seq, config.vocabSize(), 7);
-                Tensor dEmb = DeviceMemory.allocate(backend, arena, batch, config.hiddenSize());
+                Tensor dEmb = backend.allocate(arena, batch, config.hiddenSize());
                 Runnable step = () -> trainStep(graph, grads, adam, weights, backend, input, dEmb);
                 return new TrainTiming(config, forward, measure(backend, step, repeat, warmupSeconds));
             }
@@ -192,12 +192,30 @@ public final class Bench {
         int pairs = input.size() / 2, dim = graph.config().hiddenSize();
         grads.zero(backend);
         Tensor emb = graph.forward(input);
-        double loss = DeviceMemory.infoNce(backend, emb.rows(0, pairs), emb.rows(pairs, pairs), pairs, dim,
+        double loss = hostInfoNce(backend, emb.rows(0, pairs), emb.rows(pairs, pairs), pairs, dim,
                 InfoNce.DEFAULT_TEMPERATURE, dEmb.rows(0, pairs), dEmb.rows(pairs, pairs));
         graph.backward(dEmb, grads);
         AdamW.clipGlobalNorm(grads, 1.0, backend);
         adam.step(weights, grads, BENCH_LR);
         return loss;
+    }
+
+    /** Backends that compute synchronously in host memory: one run is one timed sample. */
+    private static boolean isHost(Backend backend) {
+        return switch (backend.name()) {
+            case "cpu", "scalar" -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * Symmetric InfoNCE on the host, as the trainer computes it, over tensors the backend allocated (readable by
+     * the host once synchronised).
+     */
+    private static double hostInfoNce(Backend backend, Tensor a, Tensor b, int pairs, int dim, double temperature,
+                                      Tensor dA, Tensor dB) {
+        backend.synchronize();
+        return InfoNce.lossAndGradients(a, b, pairs, dim, temperature, dA, dB);
     }
 
     private static Tensor random(Arena arena, Random r, int rows, int cols) {
