@@ -138,13 +138,7 @@ final class BenchCommand implements Callable<Integer> {
                         single = String.format(Locale.ROOT, "encoder %s %dx%d %s: %.1f seq/s (%.2f ms per batch)",
                                 modelName, batch, seq, shortLabel(d, byDevice), seqs, r.median() * 1e3);
                         results.add(new Result(d.label(), String.format(Locale.ROOT, "%.1f seq/s", seqs), seqs));
-                        record(d, r, json -> {
-                            json.addProperty("model", modelName);
-                            json.addProperty("batch", batch);
-                            json.addProperty("seq", seq);
-                            json.addProperty("seq_per_s", seqs);
-                            json.addProperty("gflops", flops / r.median() / 1e9);
-                        });
+                        recordSequences(d, r, modelName, seqs, flops / r.median() / 1e9, null);
                     }
                 }
                 case train -> {
@@ -158,14 +152,7 @@ final class BenchCommand implements Callable<Integer> {
                         single = String.format(Locale.ROOT, "train %dx%d %s: %.1f seq/s, %.1f GFLOP/s = %.0f%% of the forward's %.1f",
                                 batch, seq, shortLabel(d, byDevice), seqs, tg, 100 * tg / fg, fg);
                         results.add(new Result(d.label(), String.format(Locale.ROOT, "%.1f seq/s", seqs), seqs));
-                        record(d, t.step(), json -> {
-                            json.addProperty("model", modelName);
-                            json.addProperty("batch", batch);
-                            json.addProperty("seq", seq);
-                            json.addProperty("seq_per_s", seqs);
-                            json.addProperty("gflops", tg);
-                            json.addProperty("forward_ms", t.forward().median() * 1e3);
-                        });
+                        recordSequences(d, t.step(), modelName, seqs, tg, t.forward().median() * 1e3);
                     }
                 }
             }
@@ -232,6 +219,19 @@ final class BenchCommand implements Callable<Integer> {
         named.check();
         for (Precision p : precs) list.add(new Device(named.name(), named.ordinal(), p, 0));
         return list;
+    }
+
+    /** An encoder or train record: the model, the batch shape, sequences/s, GFLOP/s and the forward's ms (train). */
+    private void recordSequences(Device d, Bench.Timing r, String modelName, double seqs, double gflops, Double forwardMs)
+            throws IOException {
+        record(d, r, json -> {
+            json.addProperty("model", modelName);
+            json.addProperty("batch", batch);
+            json.addProperty("seq", seq);
+            json.addProperty("seq_per_s", seqs);
+            json.addProperty("gflops", gflops);
+            if (forwardMs != null) json.addProperty("forward_ms", forwardMs);
+        });
     }
 
     private void record(Device d, Bench.Timing r, java.util.function.Consumer<JsonObject> fields) throws IOException {
