@@ -23,12 +23,9 @@ import java.lang.foreign.ValueLayout;
  * pinned buffer ({@link Operands}); token ids always go that way. Operations return as soon as their work is issued,
  * except those whose result the host needs at once ({@link #sumOfSquares}) or that wrote host tensors.
  *
- * <p><b>Row-major on a column-major library.</b> cuBLAS reads a matrix with leading dimension {@code ld} as
- * column-major: element (i, j) at {@code i + j·ld}. A row-major {@code [r, c]} matrix with row stride {@code ld} is
- * therefore, to cuBLAS, its own transpose {@code [c, r]} with that same {@code ld}. The row-major product
- * {@code out[m,n] = op(a) · op(b)} is computed as the column-major {@code outᵀ[n,m] = op(b)ᵀ · op(a)ᵀ}: first
- * operand b, second a, {@code m} and {@code n} swapped, each operand's row length as its leading dimension, and each
- * operand transposed for cuBLAS exactly when it is transposed in the row-major product ({@link #gemmRowMajor}).
+ * <p><b>Row-major on a column-major library.</b> {@link RowMajorProducts} writes every row-major product (plain,
+ * and attention's per-head strided batches) as cuBLAS's column-major GEMMs; the class comment there explains the
+ * mapping, and {@code RowMajorProductsTest} checks it on the CPU.
  *
  * <p><b>Precision.</b> FP32: {@code cublasSgemm} in the default math mode, which never uses TF32 (the reference,
  * within 1e-4 of the CPU). TF32: {@code cublasGemmEx} with {@code CUBLAS_COMPUTE_32F_FAST_TF32}. BF16: packed weights
@@ -48,6 +45,8 @@ public final class CudaBackend implements TrainingBackend {
     private final Precision precision;
     private Cublas blas;
     private CudaModule module;
+    /** Products on fp32 data in this backend's precision, and (BF16) those of bfloat16 operands. */
+    private final RowMajorProducts products, bf16Products;
     private final Operands operands;
     private final Workspace scores, gradScores, bf16Activation, deviceResult;
     private final Arena arena = Arena.ofShared();
@@ -101,6 +100,40 @@ public final class CudaBackend implements TrainingBackend {
             case TF32 -> cublas_h.CUBLAS_COMPUTE_32F_FAST_TF32();
             case BF16 -> cublas_h.CUBLAS_COMPUTE_32F_FAST_16BF();
         };
+        products = new RowMajorProducts(new RowMajorProducts.ColumnMajorGemm() {
+            @Override
+            public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, int lda, long b,
+                             int ldb, float beta, long c, int ldc) {
+                if (precision == Precision.FP32) blas.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+                else blas.gemmEx(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, r32f, r32f, r32f, computeFast);
+            }
+
+            @Override
+            public void gemmStridedBatched(boolean transA, boolean transB, int m, int n, int k, float alpha, long a,
+                                           int lda, long strideA, long b, int ldb, long strideB, float beta, long c,
+                                           int ldc, long strideC, int count) {
+                if (precision == Precision.FP32)
+                    blas.sgemmStridedBatched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta,
+                            c, ldc, strideC, count);
+                else
+                    blas.gemmStridedBatchedEx(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta,
+                            c, ldc, strideC, count, r32f, r32f, r32f, computeFast);
+            }
+        });
+        bf16Products = new RowMajorProducts(new RowMajorProducts.ColumnMajorGemm() {
+            @Override
+            public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, int lda, long b,
+                             int ldb, float beta, long c, int ldc) {
+                blas.gemmEx(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, r16bf, r16bf, r32f, compute32f);
+            }
+
+            @Override
+            public void gemmStridedBatched(boolean transA, boolean transB, int m, int n, int k, float alpha, long a,
+                                           int lda, long strideA, long b, int ldb, long strideB, float beta, long c,
+                                           int ldc, long strideC, int count) {
+                throw new UnsupportedOperationException("batched products stay on fp32 data");
+            }
+        });
         hostResult = context.allocPinned(Double.BYTES, arena);
         embeddingsForward = module.function("embeddings_forward");
         embeddingsBackward = module.function("embeddings_backward");
@@ -184,13 +217,7 @@ public final class CudaBackend implements TrainingBackend {
         }
     }
 
-    /**
-     * Row-major {@code out[m,n] = (accumulate ? out : 0) + op(a) · op(b)} on device addresses, {@code op(a)} being
-     * {@code a[m,k]} or, with {@code transA}, {@code a[k,m]} transposed, and {@code op(b)} {@code b[k,n]} or, with
-     * {@code transB}, {@code b[n,k]} transposed. As the class comment explains, cuBLAS computes {@code outᵀ = op(b)ᵀ ·
-     * op(a)ᵀ}: b's column-major view is {@code [n,k]} (ld n) when it is {@code [k,n]} row-major, so no transpose,
-     * and {@code [k,n]} (ld k) when it is {@code [n,k]}, so a transpose; likewise a with ld k, or m when transposed.
-     */
+    /** {@link RowMajorProducts#gemm}, and the empty products it leaves to the caller. */
     private void gemmRowMajor(long a, boolean transA, long b, boolean transB, boolean accumulate, long out,
                               int m, int n, int k) {
         if (m == 0 || n == 0) return;
@@ -198,27 +225,7 @@ public final class CudaBackend implements TrainingBackend {
             if (!accumulate) zeroDevice(out, (long) m * n);
             return;
         }
-        gemmColumnMajor(transB, transA, n, m, k, 1f, b, transB ? k : n, a, transA ? m : k, accumulate ? 1f : 0f,
-                out, n);
-    }
-
-    /** cuBLAS's {@code C = alpha op(A) op(B) + beta C} (column-major) on fp32 data in this backend's precision. */
-    private void gemmColumnMajor(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, int lda,
-                                 long b, int ldb, float beta, long c, int ldc) {
-        if (precision == Precision.FP32) blas.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        else blas.gemmEx(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, r32f, r32f, r32f, computeFast);
-    }
-
-    /** {@link #gemmColumnMajor} over {@code count} matrices, each operand {@code stride} floats after the last. */
-    private void batchedColumnMajor(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, int lda,
-                                    long strideA, long b, int ldb, long strideB, long c, int ldc, long strideC,
-                                    int count) {
-        if (precision == Precision.FP32)
-            blas.sgemmStridedBatched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, 0f, c, ldc,
-                    strideC, count);
-        else
-            blas.gemmStridedBatchedEx(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, 0f, c, ldc,
-                    strideC, count, r32f, r32f, r32f, computeFast);
+        products.gemm(a, transA, b, transB, accumulate, out, m, n, k);
     }
 
     /** A device copy of {@code op(b)}'s source, fp32 or (BF16) bfloat16, in b's own layout; see {@link #linear}. */
@@ -282,7 +289,8 @@ public final class CudaBackend implements TrainingBackend {
     /**
      * {@code out = act(a · op(b) + bias)}: one product with the packed matrix as cuBLAS's first operand (PyTorch
      * {@code Linear} weights {@code [n,k]} are transposed, {@code ld = k}: the "TN" call PyTorch itself makes), then
-     * one pass of the bias/activation epilogue kernel.
+     * one pass of the bias/activation epilogue kernel. BF16 makes the same call as {@link RowMajorProducts#gemm} with
+     * bfloat16 operands.
      */
     @Override
     public synchronized void linear(Tensor a, PackedMatrix b, Tensor bias, Activation act, Tensor out, int m) {
@@ -301,10 +309,9 @@ public final class CudaBackend implements TrainingBackend {
                 long elements = (long) m * k;
                 long act16 = bf16Activation.get(elements * 2);
                 launchElementwise(floatToBf16, elements, pa, act16, elements);
-                blas.gemmEx(p.transB, false, n, m, k, 1f, p.data, p.transB ? k : n, act16, k, 0f, pOut, n,
-                        r16bf, r16bf, r32f, compute32f);
+                bf16Products.gemm(act16, false, p.data, p.transB, false, pOut, m, n, k);
             } else {
-                gemmColumnMajor(p.transB, false, n, m, k, 1f, p.data, p.transB ? k : n, pa, k, 0f, pOut, n);
+                products.gemm(pa, false, p.data, p.transB, false, pOut, m, n, k);
             }
             if (bias != null || actCode != ACT_NONE) epilogue(pOut, pBias, m, n, actCode);
         }
@@ -353,40 +360,22 @@ public final class CudaBackend implements TrainingBackend {
     }
 
     /**
-     * Attention on device addresses. q, k, v rows are {@code ld} floats apart (the hidden width, or three times it
-     * for a fused QKV tensor); out rows are {@code heads * headDim}. Per head h, for all sequences at once (strided
-     * batches of {@code batch}): {@code S = scale · Q_h K_hᵀ} into {@code probs[b, h]} (a workspace when
-     * {@code probs} is 0), the masked softmax in place, then {@code out_h = P V_h}. In the row-major terms of
-     * {@link #gemmRowMajor}: {@code Q_h K_hᵀ} is {@code a = Q_h [seq, headDim]}, {@code b = K_h [seq, headDim]}
-     * transposed, so cuBLAS gets (K_h transposed, ld = ld; Q_h as is, ld = ld; C ld = seq); {@code P V_h} is
-     * {@code a = P [seq, seq]}, {@code b = V_h [seq, headDim]}, so (V_h as is, ld = ld; P as is, ld = seq; C ld =
-     * width).
+     * Attention on device addresses: q, k, v rows {@code ld} floats apart (the width, or 3× for a fused QKV tensor),
+     * out rows {@code heads * headDim}. Scores into {@code probs} (a workspace when 0), the masked softmax in place,
+     * then the context ({@link RowMajorProducts#attentionScores}, {@link RowMajorProducts#attentionContext}).
      */
     private void attentionForward(long q, long k, long v, int ld, long mask, long out, long probs, int batch, int seq,
                                   int heads, int headDim) {
-        int width = heads * headDim;
-        long perBatch = (long) heads * seq * seq;
-        long p = probs != 0 ? probs : scores.get(batch * perBatch * Float.BYTES);
-        float scale = (float) (1 / Math.sqrt(headDim));
-        long strideIn = (long) seq * ld;
-        for (int h = 0; h < heads; h++) {
-            long col = (long) h * headDim * Float.BYTES;
-            batchedColumnMajor(true, false, seq, seq, headDim, scale, k + col, ld, strideIn, q + col, ld, strideIn,
-                    p + h * (long) seq * seq * Float.BYTES, seq, perBatch, batch);
-        }
+        long p = probs != 0 ? probs : scores.get((long) batch * heads * seq * seq * Float.BYTES);
+        products.attentionScores(q, k, ld, p, batch, seq, heads, headDim, (float) (1 / Math.sqrt(headDim)));
         maskedSoftmaxDevice(p, mask, batch, heads * seq, seq);
-        for (int h = 0; h < heads; h++) {
-            long col = (long) h * headDim * Float.BYTES;
-            batchedColumnMajor(false, false, headDim, seq, seq, 1f, v + col, ld, strideIn,
-                    p + h * (long) seq * seq * Float.BYTES, seq, perBatch, out + col, width, (long) seq * width, batch);
-        }
+        products.attentionContext(p, v, ld, out, batch, seq, heads, headDim);
     }
 
     /**
-     * Per head, batched over sequences, with {@code dO = dOut_h}: {@code dV = Pᵀ dO}, {@code dP = dO V_hᵀ}, then
-     * {@code dS = P ∘ (dP - rowsum(P ∘ dP)) · scale} (a kernel), {@code dQ = dS K_h}, {@code dK = dSᵀ Q_h}. Each is
-     * {@link #gemmRowMajor}'s mapping with the operands' row strides (width for activations, seq for the
-     * probabilities) as leading dimensions.
+     * {@link RowMajorProducts#attentionBackwardValues} ({@code dV}, and {@code dP} into a workspace), the softmax
+     * backward kernel ({@code dS = P ∘ (dP - rowsum(P ∘ dP)) · scale}, in place), then
+     * {@link RowMajorProducts#attentionBackwardQueriesKeys} ({@code dQ}, {@code dK}).
      */
     @Override
     public synchronized void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor probs, Tensor dOut,
@@ -395,34 +384,17 @@ public final class CudaBackend implements TrainingBackend {
         TrainingChecks.attentionBackward(q, k, v, mask, probs, dOut, dQ, dK, dV, batch, seq, heads, headDim);
         long size = (long) batch * seq * heads * headDim;
         if (size == 0) return;
-        int width = heads * headDim;
-        long perBatch = (long) heads * seq * seq, strideIn = (long) seq * width;
-        float scale = (float) (1 / Math.sqrt(headDim));
+        long scoreElements = (long) batch * heads * seq * seq;
         try (Operands o = operands.begin()) {
             long pq = o.in(q, size), pk = o.in(k, size), pv = o.in(v, size);
-            long pp = o.in(probs, batch * perBatch), pdo = o.in(dOut, size);
+            long pp = o.in(probs, scoreElements), pdo = o.in(dOut, size);
             long pdq = o.out(dQ, size), pdk = o.out(dK, size), pdv = o.out(dV, size);
-            long ds = gradScores.get(batch * perBatch * Float.BYTES);
-            for (int h = 0; h < heads; h++) {
-                long col = (long) h * headDim * Float.BYTES, sq = h * (long) seq * seq * Float.BYTES;
-                // dV = Pᵀ dO: a = P transposed (ld seq), b = dO (ld width).
-                batchedColumnMajor(false, true, headDim, seq, seq, 1f, pdo + col, width, strideIn, pp + sq, seq,
-                        perBatch, pdv + col, width, strideIn, batch);
-                // dP = dO Vᵀ: a = dO (ld width), b = V transposed (ld width).
-                batchedColumnMajor(true, false, seq, seq, headDim, 1f, pv + col, width, strideIn, pdo + col, width,
-                        strideIn, ds + sq, seq, perBatch, batch);
-            }
+            long ds = gradScores.get(scoreElements * Float.BYTES);
+            products.attentionBackwardValues(pp, pdo, pv, pdv, ds, batch, seq, heads, headDim);
             int rows = Math.toIntExact((long) batch * heads * seq);
-            softmaxBackward.launch(rowBlocks(rows), 1, 1, THREADS, 1, 1, 0, pp, ds, scale, rows, seq);
-            for (int h = 0; h < heads; h++) {
-                long col = (long) h * headDim * Float.BYTES, sq = h * (long) seq * seq * Float.BYTES;
-                // dQ = dS K: a = dS (ld seq), b = K (ld width).
-                batchedColumnMajor(false, false, headDim, seq, seq, 1f, pk + col, width, strideIn, ds + sq, seq,
-                        perBatch, pdq + col, width, strideIn, batch);
-                // dK = dSᵀ Q: a = dS transposed (ld seq), b = Q (ld width).
-                batchedColumnMajor(false, true, headDim, seq, seq, 1f, pq + col, width, strideIn, ds + sq, seq,
-                        perBatch, pdk + col, width, strideIn, batch);
-            }
+            softmaxBackward.launch(rowBlocks(rows), 1, 1, THREADS, 1, 1, 0, pp, ds, (float) (1 / Math.sqrt(headDim)),
+                    rows, seq);
+            products.attentionBackwardQueriesKeys(ds, pq, pk, pdq, pdk, batch, seq, heads, headDim);
         }
     }
 
@@ -667,10 +639,9 @@ public final class CudaBackend implements TrainingBackend {
         TrainingChecks.matmulBackward(dOut, x, w, dX, dW, dBias, m, n, k);
         try (Operands o = operands.begin()) {
             long pd = o.in(dOut, (long) m * n), px = o.in(x, (long) m * k), pw = o.in(w, (long) n * k);
-            long pdw = o.inOut(dW, (long) n * k);
-            // dX[m,k] = dOut[m,n] · w[n,k]; dW[n,k] += dOut[m,n]ᵀ · x[m,k]; dBias[n] += column sums of dOut.
-            if (dX != null) gemmRowMajor(pd, false, pw, false, false, o.out(dX, (long) m * k), m, k, n);
-            gemmRowMajor(pd, true, px, false, true, pdw, n, k, m);
+            long pdw = o.inOut(dW, (long) n * k), pdx = dX == null ? 0 : o.out(dX, (long) m * k);
+            if (m > 0 && n > 0 && k > 0) products.linearBackward(pd, px, pw, pdx, pdw, m, n, k);
+            else if (pdx != 0 && n == 0) zeroDevice(pdx, (long) m * k); // an empty sum; dW gets nothing
             if (dBias != null) columnSumsDevice(pd, 0, o.inOut(dBias, n), m, n);
         }
     }
