@@ -36,8 +36,10 @@ final class Operands implements AutoCloseable {
     private final List<Block> overflow = new ArrayList<>();
     private final List<Download> downloads = new ArrayList<>();
     private long used, wanted;
-    /** Copies from a pinned buffer were issued and the stream may not have done them yet. */
+    /** Copies out of a pinned buffer were issued and the stream may not have done them yet. */
     private boolean uploadsInFlight;
+    /** {@link #uploadsInFlight} of earlier operations, as this one began: their pinned regions may be reused now. */
+    private boolean earlierUploadsInFlight;
 
     Operands(CudaContext context) {
         this.context = context;
@@ -48,6 +50,7 @@ final class Operands implements AutoCloseable {
         used = 0;
         wanted = 0;
         downloads.clear();
+        earlierUploadsInFlight = uploadsInFlight;
         return this;
     }
 
@@ -108,10 +111,11 @@ final class Operands implements AutoCloseable {
 
     /** A fresh device region and its pinned twin, both at least {@code bytes} long. */
     private Region region(long bytes) {
-        // The pinned buffer is about to be written by the host: earlier copies out of it must be done.
-        if (uploadsInFlight) {
+        // The host is about to write a pinned region an earlier operation may still be copying from. (Regions of this
+        // operation are all distinct, so its own uploads need no wait.)
+        if (earlierUploadsInFlight) {
             context.synchronize();
-            uploadsInFlight = false;
+            earlierUploadsInFlight = false;
         }
         long size = (bytes + ALIGN - 1) / ALIGN * ALIGN;
         wanted += size;

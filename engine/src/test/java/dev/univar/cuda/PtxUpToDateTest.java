@@ -53,6 +53,20 @@ class PtxUpToDateTest {
         }
     }
 
+    @Test
+    void everyKernelTheBackendLoadsIsInThePtx() throws IOException {
+        String backend = Files.readString(Path.of("src/main/java/dev/univar/cuda/CudaBackend.java"), StandardCharsets.UTF_8);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("module\\.function\\(\"(\\w+)\"\\)").matcher(backend);
+        List<String> names = new ArrayList<>();
+        while (m.find()) names.add(m.group(1));
+        assertTrue(names.size() >= 20, "kernels found in CudaBackend.java: " + names);
+        for (String arch : ARCHES) {
+            String ptx = Files.readString(RESOURCES.resolve("univar_kernels." + arch + ".ptx"), StandardCharsets.UTF_8);
+            for (String name : names)
+                assertTrue(ptx.contains(".visible .entry " + name + "("), name + " is not a kernel of the " + arch + " PTX");
+        }
+    }
+
     /** The lines that are not {@code //} comments (nvcc's banner names its build, which changes between installs). */
     private static List<String> code(List<String> lines) {
         List<String> out = new ArrayList<>();
