@@ -222,9 +222,10 @@ __global__ void sum_of_squares(const float* __restrict__ x, long long n, double*
 // act 0 = none, 1 = exact GELU). Launch: grid-stride.
 __global__ void bias_activation(float* out, const float* __restrict__ bias, int rows, int cols, int act) {
     long long n = (long long) rows * cols;
+    bool narrow = n <= 0xffffffffLL;  // the column by 32-bit division where it fits (64-bit division is slow)
     FOR_EACH_ELEMENT(i, n) {
         float v = out[i];
-        if (bias) v += bias[i % cols];
+        if (bias) v += bias[narrow ? (unsigned) i % (unsigned) cols : i % cols];
         out[i] = act == 1 ? gelu_exact(v) : v;
     }
 }

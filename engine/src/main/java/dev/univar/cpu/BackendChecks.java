@@ -3,15 +3,15 @@ package dev.univar.cpu;
 import dev.univar.tensor.Tensor;
 
 /**
- * The argument checks of each {@link dev.univar.tensor.Backend} operation, shared by the scalar reference and the
- * Vector API backend so both reject the same calls with the same messages.
+ * The argument checks of each {@link dev.univar.tensor.Backend} operation, shared by the scalar reference, the
+ * Vector API backend and the CUDA backend so all reject the same calls with the same messages.
  */
-final class BackendChecks {
+public final class BackendChecks {
     private BackendChecks() {
     }
 
     /** matmul and gemm: {@code a} holds m·k, {@code b} k·n, {@code out} m·n, {@code bias} n floats. */
-    static void product(Tensor a, Tensor b, Tensor bias, Tensor out, int m, int n, int k) {
+    public static void product(Tensor a, Tensor b, Tensor bias, Tensor out, int m, int n, int k) {
         Args.nonNegative(m, n, k);
         Args.fits("a", a, (long) m * k);
         Args.fits("b", b, (long) k * n);
@@ -19,12 +19,20 @@ final class BackendChecks {
         if (bias != null) Args.fits("bias", bias, n);
     }
 
-    static void pack(Tensor b, int n, int k) {
+    /** linear: {@code a} holds m·k, {@code out} m·n, {@code bias} n floats (the packed matrix is its backend's to check). */
+    public static void linear(Tensor a, Tensor bias, Tensor out, int m, int n, int k) {
+        Args.nonNegative(m, n, k);
+        Args.fits("a", a, (long) m * k);
+        Args.fits("out", out, (long) m * n);
+        if (bias != null) Args.fits("bias", bias, n);
+    }
+
+    public static void pack(Tensor b, int n, int k) {
         Args.nonNegative(n, k);
         Args.fits("b", b, (long) k * n);
     }
 
-    static void layerNorm(Tensor x, Tensor residual, Tensor gamma, Tensor beta, Tensor out, int rows, int dim) {
+    public static void layerNorm(Tensor x, Tensor residual, Tensor gamma, Tensor beta, Tensor out, int rows, int dim) {
         Args.nonNegative(rows, dim);
         long size = (long) rows * dim;
         Args.fits("x", x, size);
@@ -34,19 +42,19 @@ final class BackendChecks {
         Args.fits("out", out, size);
     }
 
-    static void gelu(Tensor x, Tensor out, long n) {
+    public static void gelu(Tensor x, Tensor out, long n) {
         Args.nonNegative(n);
         Args.fits("x", x, n);
         Args.fits("out", out, n);
     }
 
-    static void maskedSoftmax(Tensor x, Tensor mask, int batch, int rowsPerBatch, int cols) {
+    public static void maskedSoftmax(Tensor x, Tensor mask, int batch, int rowsPerBatch, int cols) {
         Args.nonNegative(batch, rowsPerBatch, cols);
         Args.fits("x", x, (long) batch * rowsPerBatch * cols);
         Args.fits("mask", mask, (long) batch * cols);
     }
 
-    static void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out, int batch, int seq, int heads, int headDim) {
+    public static void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out, int batch, int seq, int heads, int headDim) {
         Args.nonNegative(batch, seq, heads, headDim);
         long size = (long) batch * seq * heads * headDim;
         Args.fits("q", q, size);
@@ -56,7 +64,7 @@ final class BackendChecks {
         Args.fits("mask", mask, (long) batch * seq);
     }
 
-    static void attention(Tensor qkv, Tensor mask, Tensor out, int batch, int seq, int heads, int headDim) {
+    public static void attention(Tensor qkv, Tensor mask, Tensor out, int batch, int seq, int heads, int headDim) {
         Args.nonNegative(batch, seq, heads, headDim);
         long tokens = (long) batch * seq, width = (long) heads * headDim;
         Args.fits("qkv", qkv, tokens * 3 * width);
@@ -64,7 +72,7 @@ final class BackendChecks {
         Args.fits("mask", mask, tokens);
     }
 
-    static void embeddings(int[] ids, int[] typeIds, Tensor word, Tensor position, Tensor tokenType, Tensor out,
+    public static void embeddings(int[] ids, int[] typeIds, Tensor word, Tensor position, Tensor tokenType, Tensor out,
                            int batch, int seq, int hidden) {
         Args.nonNegative(batch, seq, hidden);
         long tokens = (long) batch * seq;
@@ -75,19 +83,19 @@ final class BackendChecks {
         Args.fits("out", out, tokens * hidden);
     }
 
-    static void meanPool(Tensor x, Tensor mask, Tensor out, int batch, int seq, int dim) {
+    public static void meanPool(Tensor x, Tensor mask, Tensor out, int batch, int seq, int dim) {
         Args.nonNegative(batch, seq, dim);
         Args.fits("x", x, (long) batch * seq * dim);
         Args.fits("mask", mask, (long) batch * seq);
         Args.fits("out", out, (long) batch * dim);
     }
 
-    static void l2Normalize(Tensor x, int rows, int dim) {
+    public static void l2Normalize(Tensor x, int rows, int dim) {
         Args.nonNegative(rows, dim);
         Args.fits("x", x, (long) rows * dim);
     }
 
-    static void add(Tensor a, Tensor b, Tensor out, long n) {
+    public static void add(Tensor a, Tensor b, Tensor out, long n) {
         Args.nonNegative(n);
         Args.fits("a", a, n);
         Args.fits("b", b, n);

@@ -3,14 +3,14 @@ package dev.univar.cpu;
 import dev.univar.tensor.Tensor;
 
 /**
- * The argument checks of each {@link dev.univar.tensor.TrainingBackend} operation, shared by the scalar reference
- * and the Vector API backend so both reject the same calls with the same messages.
+ * The argument checks of each {@link dev.univar.tensor.TrainingBackend} operation, shared by the scalar reference,
+ * the Vector API backend and the CUDA backend so all reject the same calls with the same messages.
  */
-final class TrainingChecks {
+public final class TrainingChecks {
     private TrainingChecks() {
     }
 
-    static void matmulBackward(Tensor dOut, Tensor x, Tensor w, Tensor dX, Tensor dW, Tensor dBias, int m, int n, int k) {
+    public static void matmulBackward(Tensor dOut, Tensor x, Tensor w, Tensor dX, Tensor dW, Tensor dBias, int m, int n, int k) {
         Args.nonNegative(m, n, k);
         Args.fits("dOut", dOut, (long) m * n);
         Args.fits("x", x, (long) m * k);
@@ -24,7 +24,7 @@ final class TrainingChecks {
      * The saved statistics' sizes, and no aliasing of {@code out} with the inputs: the statistics are computed from
      * the inputs after {@code out} is written. The forward operands are checked by {@code layerNorm} itself.
      */
-    static void layerNormTrain(Tensor x, Tensor residual, Tensor out, Tensor xhat, Tensor rstd, int rows, int dim) {
+    public static void layerNormTrain(Tensor x, Tensor residual, Tensor out, Tensor xhat, Tensor rstd, int rows, int dim) {
         Args.nonNegative(rows, dim);
         if (out.data().asOverlappingSlice(x.data()).isPresent()
                 || residual != null && out.data().asOverlappingSlice(residual.data()).isPresent())
@@ -33,7 +33,7 @@ final class TrainingChecks {
         Args.fits("rstd", rstd, rows);
     }
 
-    static void adamwStep(Tensor param, Tensor grad, Tensor m, Tensor v, long n, long step) {
+    public static void adamwStep(Tensor param, Tensor grad, Tensor m, Tensor v, long n, long step) {
         Args.nonNegative(n);
         if (step < 1) throw new IllegalArgumentException("step counts from 1, got " + step);
         Args.fits("param", param, n);
@@ -42,7 +42,7 @@ final class TrainingChecks {
         Args.fits("v", v, n);
     }
 
-    static void layerNormBackward(Tensor dOut, Tensor xhat, Tensor rstd, Tensor gamma, Tensor dY, Tensor dGamma,
+    public static void layerNormBackward(Tensor dOut, Tensor xhat, Tensor rstd, Tensor gamma, Tensor dY, Tensor dGamma,
                                   Tensor dBeta, int rows, int dim) {
         Args.nonNegative(rows, dim);
         long size = (long) rows * dim;
@@ -55,14 +55,14 @@ final class TrainingChecks {
         Args.fits("dBeta", dBeta, dim);
     }
 
-    static void geluBackward(Tensor x, Tensor dOut, Tensor dX, long n) {
+    public static void geluBackward(Tensor x, Tensor dOut, Tensor dX, long n) {
         Args.nonNegative(n);
         Args.fits("x", x, n);
         Args.fits("dOut", dOut, n);
         Args.fits("dX", dX, n);
     }
 
-    static void attentionForwardTrain(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out, Tensor probs,
+    public static void attentionForwardTrain(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out, Tensor probs,
                                       int batch, int seq, int heads, int headDim) {
         Args.nonNegative(batch, seq, heads, headDim);
         long size = (long) batch * seq * heads * headDim;
@@ -74,7 +74,7 @@ final class TrainingChecks {
         Args.fits("probs", probs, (long) batch * heads * seq * seq);
     }
 
-    static void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor probs, Tensor dOut, Tensor dQ,
+    public static void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor probs, Tensor dOut, Tensor dQ,
                                   Tensor dK, Tensor dV, int batch, int seq, int heads, int headDim) {
         Args.nonNegative(batch, seq, heads, headDim);
         long size = (long) batch * seq * heads * headDim;
@@ -89,7 +89,7 @@ final class TrainingChecks {
         Args.fits("probs", probs, (long) batch * heads * seq * seq);
     }
 
-    static void embeddingsBackward(int[] ids, int[] typeIds, Tensor dOut, Tensor dWord, Tensor dPosition,
+    public static void embeddingsBackward(int[] ids, int[] typeIds, Tensor dOut, Tensor dWord, Tensor dPosition,
                                    Tensor dTokenType, int batch, int seq, int hidden) {
         Args.nonNegative(batch, seq, hidden);
         long tokens = (long) batch * seq;
@@ -100,14 +100,14 @@ final class TrainingChecks {
         Args.fits("dTokenType", dTokenType, hidden);
     }
 
-    static void meanPoolBackward(Tensor dOut, Tensor mask, Tensor dX, int batch, int seq, int dim) {
+    public static void meanPoolBackward(Tensor dOut, Tensor mask, Tensor dX, int batch, int seq, int dim) {
         Args.nonNegative(batch, seq, dim);
         Args.fits("dOut", dOut, (long) batch * dim);
         Args.fits("mask", mask, (long) batch * seq);
         Args.fits("dX", dX, (long) batch * seq * dim);
     }
 
-    static void l2NormalizeBackward(Tensor x, Tensor dOut, Tensor dX, int rows, int dim) {
+    public static void l2NormalizeBackward(Tensor x, Tensor dOut, Tensor dX, int rows, int dim) {
         Args.nonNegative(rows, dim);
         Args.fits("x", x, (long) rows * dim);
         Args.fits("dOut", dOut, (long) rows * dim);
@@ -115,7 +115,7 @@ final class TrainingChecks {
     }
 
     /** {@code n >= 0} and {@code t} holds at least {@code n} elements (sumOfSquares, scale, zero). */
-    static void elements(Tensor t, long n) {
+    public static void elements(Tensor t, long n) {
         Args.nonNegative(n);
         Args.fits("t", t, n);
     }

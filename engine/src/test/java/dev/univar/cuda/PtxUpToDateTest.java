@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -38,7 +37,13 @@ class PtxUpToDateTest {
             String was = release(committed), now = release(fresh);
             Assumptions.assumeTrue(was.equals(now), () -> file + " was made by nvcc " + was + ", this machine has " + now
                     + ": PTX of different compilers differs, so not compared (regenerate with native/cuda/build-ptx.sh)");
-            assertEquals(code(committed), code(fresh), file + " is stale: run native/cuda/build-ptx.sh and commit the result");
+            List<String> was0 = code(committed), now0 = code(fresh);
+            for (int i = 0; i < Math.max(was0.size(), now0.size()); i++) {
+                String c = i < was0.size() ? was0.get(i) : "(end)", f = i < now0.size() ? now0.get(i) : "(end)";
+                if (!c.equals(f))
+                    fail(file + " is stale (first difference at code line " + (i + 1) + ": committed '" + c.strip()
+                            + "', compiled now '" + f.strip() + "'): run native/cuda/build-ptx.sh and commit the result");
+            }
         }
     }
 
@@ -50,6 +55,20 @@ class PtxUpToDateTest {
             Path file = RESOURCES.resolve("univar_kernels." + arch + ".ptx");
             assertTrue(Files.isRegularFile(file), file + " is missing");
             run(List.of(ptxas.toString(), "-arch=" + arch, "-o", "/dev/null", file.toString()), "ptxas " + file);
+        }
+    }
+
+    @Test
+    void everyKernelTheBackendLoadsIsInThePtx() throws IOException {
+        String backend = Files.readString(Path.of("src/main/java/dev/univar/cuda/CudaBackend.java"), StandardCharsets.UTF_8);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("module\\.function\\(\"(\\w+)\"\\)").matcher(backend);
+        List<String> names = new ArrayList<>();
+        while (m.find()) names.add(m.group(1));
+        assertTrue(names.size() >= 20, "kernels found in CudaBackend.java: " + names);
+        for (String arch : ARCHES) {
+            String ptx = Files.readString(RESOURCES.resolve("univar_kernels." + arch + ".ptx"), StandardCharsets.UTF_8);
+            for (String name : names)
+                assertTrue(ptx.contains(".visible .entry " + name + "("), name + " is not a kernel of the " + arch + " PTX");
         }
     }
 
