@@ -143,8 +143,9 @@ PY
     else tests="skipped"; tests_detail="no GPU here, so nothing measured on one; $tests_detail"; fi
     record_step "(a) CUDA tests" "$tests: $tests_detail (exit $rc)"
     note "(b) the numbers the tests printed:"
-    grep -E -i 'max \|?diff|max abs|cosine|relative|rel\. |gradient.*(diff|err)' "$WORK/tests.log" \
-        | grep -v -E '[├└│╷]' | head -n 60 | sed 's/^/    /' || note "    (no lines with max |diff|, cosine or relative error)"
+    grep -E '^(CUDA (check|timing|device)|cuda unavailable)' "$WORK/tests.log" | head -n 80 > "$WORK/test-numbers.txt"
+    if [ -s "$WORK/test-numbers.txt" ]; then sed 's/^/    /' "$WORK/test-numbers.txt"
+    else note "    (none: no line starting 'CUDA check', 'CUDA timing' or 'CUDA device')"; fi
   fi
 
   # (c) univar bench --device all.
@@ -201,7 +202,7 @@ PY
   section "(e) summary"
   local held=1
   if command -v python3 >/dev/null 2>&1; then
-    python3 bench/gpu/summarize.py "$RESULTS" --tests "$tests" --tests-detail "$tests_detail" \
+    python3 bench/gpu/summarize.py "$RESULTS" --tests "$tests" --tests-detail "$tests_detail" --test-numbers "$WORK/test-numbers.txt" \
         --header "date: $(date -u +%Y-%m-%d)" --header "GPU: $GPU" \
         --header "univar: $(sed -n 's/^commit: //p' dist/gpu/BUILD-INFO 2>/dev/null || git rev-parse HEAD 2>/dev/null)" \
         --header "CPU: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores (univar cpu threads=$threads)" \

@@ -5,7 +5,8 @@ lines of issue 7, each met / NOT MET / not measured. Standard library only.
     python3 bench/gpu/summarize.py RESULTS.jsonl --tests STATUS [--tests-detail TEXT] [--header TEXT ...]
 
 RESULTS.jsonl holds `univar bench --json` records ("tool": "univar") and bench/gpu/torch_bench.py's ("tool":
-"pytorch"). --tests is the CUDA tests' outcome: passed, failed, skipped or not-run. Prints the Markdown; exits 0
+"pytorch"). --tests is the CUDA tests' outcome: passed, failed, skipped or not-run; --test-numbers a file of the
+lines they printed, quoted at the end. Prints the Markdown; exits 0
 when every acceptance line is met, 1 otherwise (a line that could not be measured is not met).
 """
 import argparse
@@ -57,6 +58,7 @@ def main():
     ap.add_argument("results")
     ap.add_argument("--tests", default="not-run", choices=("passed", "failed", "skipped", "not-run"))
     ap.add_argument("--tests-detail", default="")
+    ap.add_argument("--test-numbers", help="a file of the lines the CUDA tests printed (CUDA check ..., CUDA timing ...)")
     ap.add_argument("--header", action="append", default=[], help="a line for the top of the summary (repeatable)")
     args = ap.parse_args()
     rs = load(args.results)
@@ -144,6 +146,15 @@ def main():
     out += [f"| {text} | {'**' + st + '**' if st != 'met' else st} | {fmt_ratio(w)} |" for text, st, w in lines]
     held = all(st == "met" for _, st, _ in lines)
     out += ["", f"All acceptance lines met: {'yes' if held else 'no'}."]
+    numbers = []
+    if args.test_numbers:
+        try:
+            with open(args.test_numbers, encoding="utf-8") as f:
+                numbers = [line.rstrip("\n") for line in f if line.strip()]
+        except FileNotFoundError:
+            pass
+    if numbers:
+        out += ["", "What the CUDA tests printed (CUDA against the CPU):", "", "```"] + numbers + ["```"]
     print("\n".join(out))
     return 0 if held else 1
 
