@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.Random;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -218,11 +219,11 @@ class CudaDeviceTest {
             float[] cEx = download(arena, dc, batches * m * n);
             for (int batch = 0; batch < batches; batch++) {
                 float[] expected = reference(false, false, m, n, k,
-                        java.util.Arrays.copyOfRange(a, batch * m * k, (batch + 1) * m * k),
-                        java.util.Arrays.copyOfRange(b, batch * k * n, (batch + 1) * k * n));
-                assertClose(expected, java.util.Arrays.copyOfRange(c, batch * m * n, (batch + 1) * m * n),
+                        Arrays.copyOfRange(a, batch * m * k, (batch + 1) * m * k),
+                        Arrays.copyOfRange(b, batch * k * n, (batch + 1) * k * n));
+                assertClose(expected, Arrays.copyOfRange(c, batch * m * n, (batch + 1) * m * n),
                         "batch " + batch);
-                assertClose(expected, java.util.Arrays.copyOfRange(cEx, batch * m * n, (batch + 1) * m * n),
+                assertClose(expected, Arrays.copyOfRange(cEx, batch * m * n, (batch + 1) * m * n),
                         "Ex batch " + batch);
             }
             ctx.free(da);
