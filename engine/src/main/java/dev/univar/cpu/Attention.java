@@ -122,7 +122,7 @@ final class Attention {
             scores(kt, qb, sc, headDim, keysPad);
             for (int r = 0; r < rows; r++) inv[r] = softmax(sc, r * keysPad, nk, keysPad);
             for (int r = rows; r < R; r++) Arrays.fill(sc, r * keysPad, (r + 1) * keysPad, 0f);
-            weightedValues(vs, sc, acc, nk, keysPad, dimPad);
+            weightedValues(vs, sc, 0, acc, nk, keysPad, dimPad);
             for (int r = 0; r < rows; r++) {
                 long o = (seqBase + i0 + r) * outRow + headOff;
                 for (int d = 0; d < headDim; d += VL) {
@@ -137,7 +137,7 @@ final class Attention {
      * Exponentials of the row {@code sc[base, base + keysPad)} less its max over the first nk, in place (lanes past nk
      * become 0); returns 1 / their sum.
      */
-    private static float softmax(float[] sc, int base, int nk, int keysPad) {
+    static float softmax(float[] sc, int base, int nk, int keysPad) {
         FloatVector maxV = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         for (int j = 0; j < keysPad; j += VL)
             maxV = maxV.lanewise(VectorOperators.MAX, FloatVector.fromArray(S, sc, base + j), S.indexInRange(j, nk));
@@ -227,36 +227,39 @@ final class Attention {
         }
     }
 
-    /** {@code acc[r][0, dimPad) = sum_{idx < nk} p[r][idx] * vs[idx]} for R rows. */
-    static void weightedValues(float[] vs, float[] p, float[] acc, int nk, int keysPad, int dimPad) {
+    /**
+     * {@code acc[r][0, dimPad) = sum_{idx < nk} p[pOff + r * keysPad + idx] * vs[idx]} for R rows ({@code vs} rows
+     * are {@code dimPad} floats).
+     */
+    static void weightedValues(float[] vs, float[] p, int pOff, float[] acc, int nk, int keysPad, int dimPad) {
         int d = 0;
         for (; d + 2 * VL <= dimPad; d += 2 * VL) {
             FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S), c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S), c60 = FloatVector.zero(S), c61 = FloatVector.zero(S), c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
             for (int idx = 0; idx < nk; idx++) {
                 int o = idx * dimPad + d;
                 FloatVector v0 = FloatVector.fromArray(S, vs, o), v1 = FloatVector.fromArray(S, vs, o + VL);
-                FloatVector x0 = FloatVector.broadcast(S, p[0 * keysPad + idx]);
+                FloatVector x0 = FloatVector.broadcast(S, p[pOff + 0 * keysPad + idx]);
                 c00 = v0.fma(x0, c00);
                 c01 = v1.fma(x0, c01);
-                FloatVector x1 = FloatVector.broadcast(S, p[1 * keysPad + idx]);
+                FloatVector x1 = FloatVector.broadcast(S, p[pOff + 1 * keysPad + idx]);
                 c10 = v0.fma(x1, c10);
                 c11 = v1.fma(x1, c11);
-                FloatVector x2 = FloatVector.broadcast(S, p[2 * keysPad + idx]);
+                FloatVector x2 = FloatVector.broadcast(S, p[pOff + 2 * keysPad + idx]);
                 c20 = v0.fma(x2, c20);
                 c21 = v1.fma(x2, c21);
-                FloatVector x3 = FloatVector.broadcast(S, p[3 * keysPad + idx]);
+                FloatVector x3 = FloatVector.broadcast(S, p[pOff + 3 * keysPad + idx]);
                 c30 = v0.fma(x3, c30);
                 c31 = v1.fma(x3, c31);
-                FloatVector x4 = FloatVector.broadcast(S, p[4 * keysPad + idx]);
+                FloatVector x4 = FloatVector.broadcast(S, p[pOff + 4 * keysPad + idx]);
                 c40 = v0.fma(x4, c40);
                 c41 = v1.fma(x4, c41);
-                FloatVector x5 = FloatVector.broadcast(S, p[5 * keysPad + idx]);
+                FloatVector x5 = FloatVector.broadcast(S, p[pOff + 5 * keysPad + idx]);
                 c50 = v0.fma(x5, c50);
                 c51 = v1.fma(x5, c51);
-                FloatVector x6 = FloatVector.broadcast(S, p[6 * keysPad + idx]);
+                FloatVector x6 = FloatVector.broadcast(S, p[pOff + 6 * keysPad + idx]);
                 c60 = v0.fma(x6, c60);
                 c61 = v1.fma(x6, c61);
-                FloatVector x7 = FloatVector.broadcast(S, p[7 * keysPad + idx]);
+                FloatVector x7 = FloatVector.broadcast(S, p[pOff + 7 * keysPad + idx]);
                 c70 = v0.fma(x7, c70);
                 c71 = v1.fma(x7, c71);
             }
@@ -281,14 +284,14 @@ final class Attention {
             FloatVector c00 = FloatVector.zero(S), c10 = FloatVector.zero(S), c20 = FloatVector.zero(S), c30 = FloatVector.zero(S), c40 = FloatVector.zero(S), c50 = FloatVector.zero(S), c60 = FloatVector.zero(S), c70 = FloatVector.zero(S);
             for (int idx = 0; idx < nk; idx++) {
                 FloatVector v0 = FloatVector.fromArray(S, vs, idx * dimPad + d);
-                c00 = v0.fma(FloatVector.broadcast(S, p[0 * keysPad + idx]), c00);
-                c10 = v0.fma(FloatVector.broadcast(S, p[1 * keysPad + idx]), c10);
-                c20 = v0.fma(FloatVector.broadcast(S, p[2 * keysPad + idx]), c20);
-                c30 = v0.fma(FloatVector.broadcast(S, p[3 * keysPad + idx]), c30);
-                c40 = v0.fma(FloatVector.broadcast(S, p[4 * keysPad + idx]), c40);
-                c50 = v0.fma(FloatVector.broadcast(S, p[5 * keysPad + idx]), c50);
-                c60 = v0.fma(FloatVector.broadcast(S, p[6 * keysPad + idx]), c60);
-                c70 = v0.fma(FloatVector.broadcast(S, p[7 * keysPad + idx]), c70);
+                c00 = v0.fma(FloatVector.broadcast(S, p[pOff + 0 * keysPad + idx]), c00);
+                c10 = v0.fma(FloatVector.broadcast(S, p[pOff + 1 * keysPad + idx]), c10);
+                c20 = v0.fma(FloatVector.broadcast(S, p[pOff + 2 * keysPad + idx]), c20);
+                c30 = v0.fma(FloatVector.broadcast(S, p[pOff + 3 * keysPad + idx]), c30);
+                c40 = v0.fma(FloatVector.broadcast(S, p[pOff + 4 * keysPad + idx]), c40);
+                c50 = v0.fma(FloatVector.broadcast(S, p[pOff + 5 * keysPad + idx]), c50);
+                c60 = v0.fma(FloatVector.broadcast(S, p[pOff + 6 * keysPad + idx]), c60);
+                c70 = v0.fma(FloatVector.broadcast(S, p[pOff + 7 * keysPad + idx]), c70);
             }
             c00.intoArray(acc, 0 * dimPad + d);
             c10.intoArray(acc, 1 * dimPad + d);

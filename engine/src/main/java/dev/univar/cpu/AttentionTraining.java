@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>As in {@link Attention}, only the real keys of a sequence are packed (a padded key has probability 0, so
  * it contributes nothing and receives no gradient). The forward does the same arithmetic in the same order as
- * {@link Attention}, so its output matches the inference kernel's.
+ * {@link Attention} (its micro-kernels), so its output equals the inference kernel's; the backward uses the same
+ * micro-kernels for its four products.
  */
 final class AttentionTraining {
 
@@ -25,15 +26,17 @@ final class AttentionTraining {
     private static final int VL = S.length();
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final long PARALLEL_MIN_MACS = 1 << 16;
+    private static final int R = Attention.R;
 
     private final ThreadPool pool;
     private final Scratch[] scratch;
 
     private static final class Scratch {
         int[] keys = new int[0];
-        float[] kT = new float[0], vT = new float[0], kRows = new float[0], vRows = new float[0];
-        float[] dk = new float[0], dv = new float[0];
-        float[] p = new float[0], dp = new float[0], qv = new float[0], dov = new float[0], row = new float[0];
+        float[] kT = new float[0], vT = new float[0], vRows = new float[0], kRows = new float[0];
+        float[] qRows = new float[0], doRows = new float[0], dST = new float[0], pT = new float[0];
+        float[] blockA = new float[0], blockB = new float[0], blockC = new float[0], qBlock = new float[0];
+        float[] acc = new float[0], row = new float[0], inv = new float[R];
 
         void ensure(int seq, int headDim) {
             int keysPad = Attention.roundUp(seq, VL), dimPad = Attention.roundUp(headDim, VL);
@@ -42,21 +45,25 @@ final class AttentionTraining {
                 kT = new float[headDim * keysPad];
                 vT = new float[headDim * keysPad];
             }
-            if (kRows.length < seq * dimPad) {
-                kRows = new float[seq * dimPad];
+            if (vRows.length < seq * dimPad) {
                 vRows = new float[seq * dimPad];
-                dk = new float[seq * dimPad];
-                dv = new float[seq * dimPad];
+                kRows = new float[seq * dimPad];
+                qRows = new float[seq * dimPad];
+                doRows = new float[seq * dimPad];
             }
-            if (p.length < keysPad) {
-                p = new float[keysPad];
-                dp = new float[keysPad];
+            int transposed = Attention.roundUp(seq, R) * keysPad;
+            if (dST.length < transposed) {
+                dST = new float[transposed];
+                pT = new float[transposed];
             }
-            if (qv.length < dimPad) {
-                qv = new float[dimPad];
-                dov = new float[dimPad];
-                row = new float[dimPad];
+            if (blockA.length < R * keysPad) {
+                blockA = new float[R * keysPad];
+                blockB = new float[R * keysPad];
+                blockC = new float[R * keysPad];
             }
+            if (qBlock.length < R * headDim) qBlock = new float[R * headDim];
+            if (acc.length < R * dimPad) acc = new float[R * dimPad];
+            if (row.length < dimPad) row = new float[dimPad];
         }
     }
 
@@ -104,11 +111,14 @@ final class AttentionTraining {
         return nk;
     }
 
+    /**
+     * The inference kernel's arithmetic ({@link Attention}: queries scaled first, R rows at a time through the
+     * register-blocked {@link Attention#scores} and {@link Attention#weightedValues}), plus the probabilities.
+     */
     private static void forwardHead(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment mask,
                                     MemorySegment out, MemorySegment probs, int b, int h, int seq, int heads,
                                     int headDim, Scratch s) {
-        long width = (long) heads * headDim;
-        long rowBytes = width * Float.BYTES, headOff = (long) h * headDim * Float.BYTES, seqBase = (long) b * seq;
+        long rowBytes = (long) heads * headDim * Float.BYTES, headOff = (long) h * headDim * Float.BYTES, seqBase = (long) b * seq;
         long probsBase = ((long) b * heads + h) * seq * seq * Float.BYTES, probsRowBytes = (long) seq * Float.BYTES;
         int dimPad = Attention.roundUp(headDim, VL);
         int nk = realKeys(mask, b, seq, s);
@@ -118,111 +128,143 @@ final class AttentionTraining {
             return;
         }
         int keysPad = Attention.roundUp(nk, VL);
-        float[] kt = s.kT, vs = s.vRows, row = s.row, sc = s.p, qv = s.qv;
-        packTransposed(k, s.keys, nk, keysPad, seqBase, rowBytes, headOff, headDim, kt, row);
+        float[] kt = s.kT, vs = s.vRows, sc = s.blockA, qb = s.qBlock, acc = s.acc, inv = s.inv;
+        packTransposed(k, s.keys, nk, keysPad, seqBase, rowBytes, headOff, headDim, kt, s.row);
         packRows(v, s.keys, nk, seqBase, rowBytes, headOff, headDim, dimPad, vs);
 
         float scale = (float) (1 / Math.sqrt(headDim));
-        for (int i = 0; i < seq; i++) {
-            long qOff = (seqBase + i) * rowBytes + headOff;
-            MemorySegment.copy(q, ValueLayout.JAVA_FLOAT, qOff, qv, 0, headDim);
-            broadcastRows(kt, qv, sc, headDim, keysPad, scale);
-
-            FloatVector maxV = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-            for (int j = 0; j < keysPad; j += VL)
-                maxV = maxV.lanewise(VectorOperators.MAX, FloatVector.fromArray(S, sc, j), S.indexInRange(j, nk));
-            float max = maxV.reduceLanes(VectorOperators.MAX);
-            FloatVector sumV = FloatVector.zero(S);
-            for (int j = 0; j < keysPad; j += VL) {
-                FloatVector e = FloatVector.fromArray(S, sc, j).sub(max).lanewise(VectorOperators.EXP);
-                e = FloatVector.zero(S).blend(e, S.indexInRange(j, nk));
-                sumV = sumV.add(e);
-                e.intoArray(sc, j);
+        for (int i0 = 0; i0 < seq; i0 += R) {
+            int rows = Math.min(R, seq - i0);
+            for (int r = 0; r < R; r++) {
+                if (r < rows) {
+                    MemorySegment.copy(q, ValueLayout.JAVA_FLOAT, (seqBase + i0 + r) * rowBytes + headOff, qb, r * headDim, headDim);
+                    for (int d = 0; d < headDim; d++) qb[r * headDim + d] *= scale;
+                } else {
+                    Arrays.fill(qb, r * headDim, (r + 1) * headDim, 0f);
+                }
             }
-            float inv = 1 / sumV.reduceLanes(VectorOperators.ADD);
-
-            weightedRows(vs, sc, row, nk, dimPad);
-            for (int d = 0; d < headDim; d += VL) {
-                VectorMask<Float> m = S.indexInRange(d, headDim);
-                FloatVector.fromArray(S, row, d).mul(inv).intoMemorySegment(out, qOff + (long) d * Float.BYTES, ORDER, m);
-            }
-            // Probabilities as the output used them: exp * (1 / sum).
-            for (int j = 0; j < keysPad; j += VL) FloatVector.fromArray(S, sc, j).mul(inv).intoArray(sc, j);
-            long pOff = probsBase + i * probsRowBytes;
-            if (nk == seq) {
-                MemorySegment.copy(sc, 0, probs, ValueLayout.JAVA_FLOAT, pOff, seq);
-            } else {
-                probs.asSlice(pOff, probsRowBytes).fill((byte) 0);
-                for (int idx = 0; idx < nk; idx++)
-                    probs.set(ValueLayout.JAVA_FLOAT, pOff + (long) s.keys[idx] * Float.BYTES, sc[idx]);
+            Attention.scores(kt, qb, sc, headDim, keysPad);
+            for (int r = 0; r < rows; r++) inv[r] = Attention.softmax(sc, r * keysPad, nk, keysPad);
+            for (int r = rows; r < R; r++) Arrays.fill(sc, r * keysPad, (r + 1) * keysPad, 0f);
+            Attention.weightedValues(vs, sc, 0, acc, nk, keysPad, dimPad);
+            for (int r = 0; r < rows; r++) {
+                long o = (seqBase + i0 + r) * rowBytes + headOff;
+                FloatVector iv = FloatVector.broadcast(S, inv[r]);
+                for (int d = 0; d < headDim; d += VL) {
+                    VectorMask<Float> m = S.indexInRange(d, headDim);
+                    FloatVector.fromArray(S, acc, r * dimPad + d).mul(iv).intoMemorySegment(out, o + (long) d * Float.BYTES, ORDER, m);
+                }
+                // Probabilities as the output used them: exp * (1 / sum).
+                int base = r * keysPad;
+                for (int j = 0; j < keysPad; j += VL) FloatVector.fromArray(S, sc, base + j).mul(iv).intoArray(sc, base + j);
+                long pOff = probsBase + (long) (i0 + r) * probsRowBytes;
+                if (nk == seq) {
+                    MemorySegment.copy(sc, base, probs, ValueLayout.JAVA_FLOAT, pOff, seq);
+                } else {
+                    probs.asSlice(pOff, probsRowBytes).fill((byte) 0);
+                    for (int idx = 0; idx < nk; idx++)
+                        probs.set(ValueLayout.JAVA_FLOAT, pOff + (long) s.keys[idx] * Float.BYTES, sc[base + idx]);
+                }
             }
         }
     }
 
+    /**
+     * Backward of one (batch, head) pair, GEMM-style like the forward. Per block of R query rows:
+     * {@code dP = dO · Vᵀ} ({@link Attention#scores}), {@code dS = P (dP - rowsum(P dP)) * scale},
+     * {@code dQ = dS · K} ({@link Attention#weightedValues}); dS and P are also kept transposed (key-major), so that
+     * afterwards, per block of R keys, {@code dK = dSᵀ · Q} and {@code dV = Pᵀ · dO} run through the same
+     * register-blocked kernel instead of rank-one updates. Query rows whose dO is 0 (padding) give dS = 0, so
+     * nothing needs a special case and nothing divides.
+     */
     private static void backwardHead(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment mask,
                                      MemorySegment probs, MemorySegment dOut, MemorySegment dQ, MemorySegment dK,
                                      MemorySegment dV, int b, int h, int seq, int heads, int headDim, Scratch s) {
-        long width = (long) heads * headDim;
-        long rowBytes = width * Float.BYTES, headOff = (long) h * headDim * Float.BYTES, seqBase = (long) b * seq;
+        long rowBytes = (long) heads * headDim * Float.BYTES, headOff = (long) h * headDim * Float.BYTES, seqBase = (long) b * seq;
         long probsBase = ((long) b * heads + h) * seq * seq * Float.BYTES, probsRowBytes = (long) seq * Float.BYTES;
         long headBytes = (long) headDim * Float.BYTES;
         int dimPad = Attention.roundUp(headDim, VL);
         int nk = realKeys(mask, b, seq, s);
-        int keysPad = Attention.roundUp(Math.max(nk, 1), VL);
-        float[] kRows = s.kRows, vT = s.vT, dk = s.dk, dv = s.dv, p = s.p, dp = s.dp, qv = s.qv, dov = s.dov, row = s.row;
-        if (nk > 0) {
-            packRows(k, s.keys, nk, seqBase, rowBytes, headOff, headDim, dimPad, kRows);
-            packTransposed(v, s.keys, nk, keysPad, seqBase, rowBytes, headOff, headDim, vT, row);
+        if (nk == 0) { // no key got any weight: no gradient anywhere
+            for (int i = 0; i < seq; i++) {
+                long off = (seqBase + i) * rowBytes + headOff;
+                dQ.asSlice(off, headBytes).fill((byte) 0);
+                dK.asSlice(off, headBytes).fill((byte) 0);
+                dV.asSlice(off, headBytes).fill((byte) 0);
+            }
+            return;
         }
-        Arrays.fill(dk, 0, nk * dimPad, 0f);
-        Arrays.fill(dv, 0, nk * dimPad, 0f);
-        Arrays.fill(qv, 0f);
-        Arrays.fill(dov, 0f);
-        float scale = (float) (1 / Math.sqrt(headDim));
-
+        int keysPad = Attention.roundUp(nk, VL), seqPad = Attention.roundUp(seq, VL);
+        int keyRows = Attention.roundUp(nk, R);
+        float[] vT = s.vT, kRows = s.kRows, qRows = s.qRows, doRows = s.doRows, dST = s.dST, pT = s.pT;
+        float[] dp = s.blockA, ds = s.blockB, pb = s.blockC, dob = s.qBlock, acc = s.acc;
+        packTransposed(v, s.keys, nk, keysPad, seqBase, rowBytes, headOff, headDim, vT, s.row);
+        packRows(k, s.keys, nk, seqBase, rowBytes, headOff, headDim, dimPad, kRows);
         for (int i = 0; i < seq; i++) {
             long off = (seqBase + i) * rowBytes + headOff;
-            MemorySegment.copy(dOut, ValueLayout.JAVA_FLOAT, off, dov, 0, headDim);
-            boolean zeroRow = true;
-            for (int d = 0; d < headDim && zeroRow; d++) zeroRow = dov[d] == 0;
-            if (nk == 0 || zeroRow) { // no gradient flows through this query (a padded row, typically)
-                dQ.asSlice(off, headBytes).fill((byte) 0);
-                continue;
-            }
-            MemorySegment.copy(q, ValueLayout.JAVA_FLOAT, off, qv, 0, headDim);
-            long pOff = probsBase + i * probsRowBytes;
-            if (nk == seq) MemorySegment.copy(probs, ValueLayout.JAVA_FLOAT, pOff, p, 0, seq);
-            else for (int idx = 0; idx < nk; idx++)
-                p[idx] = probs.get(ValueLayout.JAVA_FLOAT, pOff + (long) s.keys[idx] * Float.BYTES);
-            Arrays.fill(p, nk, keysPad, 0f);
+            MemorySegment.copy(q, ValueLayout.JAVA_FLOAT, off, qRows, i * dimPad, headDim);
+            Arrays.fill(qRows, i * dimPad + headDim, (i + 1) * dimPad, 0f);
+            MemorySegment.copy(dOut, ValueLayout.JAVA_FLOAT, off, doRows, i * dimPad, headDim);
+            Arrays.fill(doRows, i * dimPad + headDim, (i + 1) * dimPad, 0f);
+        }
+        // Transposed dS and P: rows past nk (up to a whole block of R keys) and columns past seq stay 0.
+        Arrays.fill(dST, 0, keyRows * seqPad, 0f);
+        Arrays.fill(pT, 0, keyRows * seqPad, 0f);
+        float scale = (float) (1 / Math.sqrt(headDim));
 
-            // dP[j] = dOut_i · v_j for all real keys at once.
-            broadcastRows(vT, dov, dp, headDim, keysPad, 1f);
-            // Softmax backward, scaled: dS[j] = P[j] (dP[j] - P · dP) * scale (kept in dp).
-            FloatVector dotV = FloatVector.zero(S);
-            for (int j = 0; j < keysPad; j += VL)
-                dotV = FloatVector.fromArray(S, p, j).fma(FloatVector.fromArray(S, dp, j), dotV);
-            float dot = dotV.reduceLanes(VectorOperators.ADD);
-            for (int j = 0; j < keysPad; j += VL) {
-                FloatVector pj = FloatVector.fromArray(S, p, j);
-                FloatVector.fromArray(S, dp, j).sub(dot).mul(pj).mul(scale).intoArray(dp, j);
+        for (int i0 = 0; i0 < seq; i0 += R) {
+            int rows = Math.min(R, seq - i0);
+            for (int r = 0; r < R; r++) {
+                if (r < rows) System.arraycopy(doRows, (i0 + r) * dimPad, dob, r * headDim, headDim);
+                else Arrays.fill(dob, r * headDim, (r + 1) * headDim, 0f);
             }
-            // dQ_i = sum_j dS[j] k_j.
-            weightedRows(kRows, dp, row, nk, dimPad);
-            MemorySegment.copy(row, 0, dQ, ValueLayout.JAVA_FLOAT, off, headDim);
-            // dK_j += dS[j] q_i and dV_j += P[j] dOut_i: rank-one updates over the real keys.
-            rankOne(dk, dp, qv, dv, p, dov, nk, dimPad);
+            Attention.scores(vT, dob, dp, headDim, keysPad); // dP[r][idx] = dO_r · v_idx
+            for (int r = 0; r < R; r++) {
+                int base = r * keysPad;
+                if (r >= rows) {
+                    Arrays.fill(ds, base, base + keysPad, 0f);
+                    continue;
+                }
+                long pOff = probsBase + (long) (i0 + r) * probsRowBytes;
+                if (nk == seq) MemorySegment.copy(probs, ValueLayout.JAVA_FLOAT, pOff, pb, base, seq);
+                else for (int idx = 0; idx < nk; idx++)
+                    pb[base + idx] = probs.get(ValueLayout.JAVA_FLOAT, pOff + (long) s.keys[idx] * Float.BYTES);
+                Arrays.fill(pb, base + nk, base + keysPad, 0f);
+                FloatVector dotV = FloatVector.zero(S);
+                for (int j = 0; j < keysPad; j += VL)
+                    dotV = FloatVector.fromArray(S, pb, base + j).fma(FloatVector.fromArray(S, dp, base + j), dotV);
+                float dot = dotV.reduceLanes(VectorOperators.ADD);
+                for (int j = 0; j < keysPad; j += VL) {
+                    FloatVector pj = FloatVector.fromArray(S, pb, base + j);
+                    FloatVector.fromArray(S, dp, base + j).sub(dot).mul(pj).mul(scale).intoArray(ds, base + j);
+                }
+                int col = i0 + r;
+                for (int idx = 0; idx < nk; idx++) {
+                    dST[idx * seqPad + col] = ds[base + idx];
+                    pT[idx * seqPad + col] = pb[base + idx];
+                }
+            }
+            Attention.weightedValues(kRows, ds, 0, acc, nk, keysPad, dimPad); // dQ rows = dS · K
+            for (int r = 0; r < rows; r++)
+                MemorySegment.copy(acc, r * dimPad, dQ, ValueLayout.JAVA_FLOAT, (seqBase + i0 + r) * rowBytes + headOff, headDim);
         }
-        // Padded keys get zero; real keys their sums.
-        for (int j = 0; j < seq; j++) {
-            long off = (seqBase + j) * rowBytes + headOff;
-            dK.asSlice(off, headBytes).fill((byte) 0);
-            dV.asSlice(off, headBytes).fill((byte) 0);
+
+        // Padded keys get zero; real keys dSᵀ · Q and Pᵀ · dO, R keys at a time.
+        if (nk < seq) {
+            for (int j = 0; j < seq; j++) {
+                long off = (seqBase + j) * rowBytes + headOff;
+                dK.asSlice(off, headBytes).fill((byte) 0);
+                dV.asSlice(off, headBytes).fill((byte) 0);
+            }
         }
-        for (int idx = 0; idx < nk; idx++) {
-            long off = (seqBase + s.keys[idx]) * rowBytes + headOff;
-            MemorySegment.copy(dk, idx * dimPad, dK, ValueLayout.JAVA_FLOAT, off, headDim);
-            MemorySegment.copy(dv, idx * dimPad, dV, ValueLayout.JAVA_FLOAT, off, headDim);
+        for (int k0 = 0; k0 < nk; k0 += R) {
+            int count = Math.min(R, nk - k0);
+            Attention.weightedValues(qRows, dST, k0 * seqPad, acc, seq, seqPad, dimPad);
+            for (int r = 0; r < count; r++)
+                MemorySegment.copy(acc, r * dimPad, dK, ValueLayout.JAVA_FLOAT, (seqBase + s.keys[k0 + r]) * rowBytes + headOff, headDim);
+            Attention.weightedValues(doRows, pT, k0 * seqPad, acc, seq, seqPad, dimPad);
+            for (int r = 0; r < count; r++)
+                MemorySegment.copy(acc, r * dimPad, dV, ValueLayout.JAVA_FLOAT, (seqBase + s.keys[k0 + r]) * rowBytes + headOff, headDim);
         }
     }
 
@@ -245,65 +287,6 @@ final class AttentionTraining {
         for (int idx = 0; idx < nk; idx++) {
             MemorySegment.copy(src, ValueLayout.JAVA_FLOAT, (seqBase + keys[idx]) * rowBytes + headOff, dst, idx * dimPad, headDim);
             Arrays.fill(dst, idx * dimPad + headDim, (idx + 1) * dimPad, 0f);
-        }
-    }
-
-    /**
-     * {@code out[j] = scale * sum_d x[d] * t[d][j]} for j in [0, keysPad): a vector times a transposed matrix as
-     * broadcast FMAs, four vectors of columns at a time (the same order as {@link Attention}'s scores).
-     */
-    private static void broadcastRows(float[] t, float[] x, float[] out, int headDim, int keysPad, float scale) {
-        int j = 0;
-        for (; j + 4 * VL <= keysPad; j += 4 * VL) {
-            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-            for (int d = 0; d < headDim; d++) {
-                FloatVector xv = FloatVector.broadcast(S, x[d]);
-                int o = d * keysPad + j;
-                a0 = FloatVector.fromArray(S, t, o).fma(xv, a0);
-                a1 = FloatVector.fromArray(S, t, o + VL).fma(xv, a1);
-                a2 = FloatVector.fromArray(S, t, o + 2 * VL).fma(xv, a2);
-                a3 = FloatVector.fromArray(S, t, o + 3 * VL).fma(xv, a3);
-            }
-            a0.mul(scale).intoArray(out, j);
-            a1.mul(scale).intoArray(out, j + VL);
-            a2.mul(scale).intoArray(out, j + 2 * VL);
-            a3.mul(scale).intoArray(out, j + 3 * VL);
-        }
-        for (; j < keysPad; j += VL) {
-            FloatVector a0 = FloatVector.zero(S);
-            for (int d = 0; d < headDim; d++)
-                a0 = FloatVector.fromArray(S, t, d * keysPad + j).fma(FloatVector.broadcast(S, x[d]), a0);
-            a0.mul(scale).intoArray(out, j);
-        }
-    }
-
-    /** {@code row[0, dimPad) = sum_{idx < nk} w[idx] * rows[idx]}, as {@link Attention}'s weighted values. */
-    private static void weightedRows(float[] rows, float[] w, float[] row, int nk, int dimPad) {
-        for (int d = 0; d < dimPad; d += VL) {
-            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-            int idx = 0;
-            for (; idx + 4 <= nk; idx += 4) {
-                int o = idx * dimPad + d;
-                a0 = FloatVector.fromArray(S, rows, o).fma(FloatVector.broadcast(S, w[idx]), a0);
-                a1 = FloatVector.fromArray(S, rows, o + dimPad).fma(FloatVector.broadcast(S, w[idx + 1]), a1);
-                a2 = FloatVector.fromArray(S, rows, o + 2 * dimPad).fma(FloatVector.broadcast(S, w[idx + 2]), a2);
-                a3 = FloatVector.fromArray(S, rows, o + 3 * dimPad).fma(FloatVector.broadcast(S, w[idx + 3]), a3);
-            }
-            for (; idx < nk; idx++)
-                a0 = FloatVector.fromArray(S, rows, idx * dimPad + d).fma(FloatVector.broadcast(S, w[idx]), a0);
-            a0.add(a1).add(a2.add(a3)).intoArray(row, d);
-        }
-    }
-
-    /** {@code a[idx] += wa[idx] * x} and {@code b[idx] += wb[idx] * y} for every row idx < nk. */
-    private static void rankOne(float[] a, float[] wa, float[] x, float[] b, float[] wb, float[] y, int nk, int dimPad) {
-        for (int d = 0; d < dimPad; d += VL) {
-            FloatVector xv = FloatVector.fromArray(S, x, d), yv = FloatVector.fromArray(S, y, d);
-            for (int idx = 0; idx < nk; idx++) {
-                int o = idx * dimPad + d;
-                xv.fma(FloatVector.broadcast(S, wa[idx]), FloatVector.fromArray(S, a, o)).intoArray(a, o);
-                yv.fma(FloatVector.broadcast(S, wb[idx]), FloatVector.fromArray(S, b, o)).intoArray(b, o);
-            }
         }
     }
 }

@@ -13,9 +13,8 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * The Vector API {@link TrainingBackend}. The dense parts of the backward reuse {@link CpuBackend#matmul}: the
- * weight gradient {@code dOutᵀ · x} transposes {@code dOut} into scratch first (the GEMM has no transposed-A
- * form). Row-wise and element-wise operations are vectorised here and split across a pool of its own (the
+ * The Vector API {@link TrainingBackend}. The dense parts of the backward reuse the inference GEMM: the
+ * weight gradient {@code dOutᵀ · x} is {@link CpuBackend#gemm} with a transposed A, accumulating into dW. Row-wise and element-wise operations are vectorised here and split across a pool of its own (the
  * inference backend's pool is private to it); the two pools take turns, never run at once.
  *
  * <p>Vector code stays inside the method that uses it (no FloatVector crosses a call C2 might not inline,
@@ -37,9 +36,6 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
     private final double[] partialSums;
     private final MemorySegment[] geluScratch;
     private final Arena scratchArena = Arena.ofShared();
-    /** Grown on demand: dOut transposed, and the product dOutᵀ · x before it is added to dW. */
-    private Arena gradArena;
-    private Tensor transposed, product;
 
     public CpuTrainingBackend(int threads) {
         super(threads);
@@ -64,10 +60,6 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
     @Override
     public void close() {
         pool.close();
-        synchronized (this) {
-            if (gradArena != null) gradArena.close();
-            gradArena = null;
-        }
         scratchArena.close();
         super.close();
     }
@@ -97,52 +89,39 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
         TrainingChecks.matmulBackward(dOut, x, w, dX, dW, dBias, m, n, k);
         if (dX != null) matmul(dOut, w, false, null, dX, m, k, n); // [m,n] · [n,k]
         if (m == 0) return;
-        ensureGradScratch((long) m * n, (long) n * k);
-        transpose(dOut.data(), transposed.data(), m, n);
-        matmul(transposed, x, false, null, product, n, k, m); // [n,m] · [m,k]
-        add(dW, product, dW, (long) n * k);
-        if (dBias != null) {
-            // Column sums of dOut are row sums of its transpose: contiguous, one reduction per row.
-            MemorySegment ts = transposed.data(), bs = dBias.data();
-            split(n, m, (part, from, to) -> {
-                for (long j = from; j < to; j++) {
-                    long base = j * m * Float.BYTES;
-                    FloatVector acc = FloatVector.zero(S);
-                    for (int i = 0; i < m; i += VL) {
-                        VectorMask<Float> mk = S.indexInRange(i, m);
-                        acc = acc.add(FloatVector.fromMemorySegment(S, ts, base + (long) i * Float.BYTES, ORDER, mk));
-                    }
-                    long off = j * Float.BYTES;
-                    bs.set(ValueLayout.JAVA_FLOAT, off, bs.get(ValueLayout.JAVA_FLOAT, off) + acc.reduceLanes(VectorOperators.ADD));
-                }
-            });
-        }
+        // dW[n,k] += dOutᵀ · x: the GEMM reads dOut transposed while packing it (no explicit transpose).
+        gemm(dOut, true, x, false, null, true, dW, n, k, m);
+        if (dBias != null) columnSums(dOut.data(), dBias.data(), m, n);
     }
 
-    private void ensureGradScratch(long transposedSize, long productSize) {
-        if (transposed != null && transposed.size() >= transposedSize && product.size() >= productSize) return;
-        long t = Math.max(transposedSize, transposed == null ? 0 : transposed.size());
-        long p = Math.max(productSize, product == null ? 0 : product.size());
-        if (gradArena != null) gradArena.close();
-        gradArena = Arena.ofShared();
-        transposed = Tensor.allocate(gradArena, Math.toIntExact(t));
-        product = Tensor.allocate(gradArena, Math.toIntExact(p));
-    }
-
-    /** {@code dst[n, m] = src[m, n]ᵀ}, in square blocks so both sides stay in cache; row blocks across threads. */
-    private void transpose(MemorySegment src, MemorySegment dst, int m, int n) {
-        final int block = 32;
-        long rowBlocks = (m + block - 1) / block;
-        split(rowBlocks, (long) block * n, (part, from, to) -> {
-            for (long rb = from; rb < to; rb++) {
-                int i0 = (int) rb * block, i1 = Math.min(m, i0 + block);
-                for (int j0 = 0; j0 < n; j0 += block) {
-                    int j1 = Math.min(n, j0 + block);
-                    for (int i = i0; i < i1; i++)
-                        for (int j = j0; j < j1; j++)
-                            dst.setAtIndex(ValueLayout.JAVA_FLOAT, (long) j * m + i,
-                                    src.getAtIndex(ValueLayout.JAVA_FLOAT, (long) i * n + j));
+    /**
+     * {@code sums[j] += sum_i src[i, j]}: threads take column ranges of whole vectors; each walks the rows
+     * adding a strip of up to 4 vectors at a time into registers, so src is read once, row by row.
+     */
+    private void columnSums(MemorySegment src, MemorySegment sums, int m, int n) {
+        final int strip = 4 * VL;
+        long strips = (n + strip - 1) / strip;
+        split(strips, (long) m * strip, (part, from, to) -> {
+            for (long st = from; st < to; st++) {
+                int j0 = (int) st * strip;
+                VectorMask<Float> k0 = S.indexInRange(j0, n), k1 = S.indexInRange(j0 + VL, n),
+                        k2 = S.indexInRange(j0 + 2 * VL, n), k3 = S.indexInRange(j0 + 3 * VL, n);
+                FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+                for (int i = 0; i < m; i++) {
+                    long off = ((long) i * n + j0) * Float.BYTES;
+                    a0 = a0.add(FloatVector.fromMemorySegment(S, src, off, ORDER, k0));
+                    a1 = a1.add(FloatVector.fromMemorySegment(S, src, off + VL * Float.BYTES, ORDER, k1));
+                    a2 = a2.add(FloatVector.fromMemorySegment(S, src, off + 2L * VL * Float.BYTES, ORDER, k2));
+                    a3 = a3.add(FloatVector.fromMemorySegment(S, src, off + 3L * VL * Float.BYTES, ORDER, k3));
                 }
+                long so = (long) j0 * Float.BYTES;
+                FloatVector.fromMemorySegment(S, sums, so, ORDER, k0).add(a0).intoMemorySegment(sums, so, ORDER, k0);
+                FloatVector.fromMemorySegment(S, sums, so + VL * Float.BYTES, ORDER, k1).add(a1)
+                        .intoMemorySegment(sums, so + VL * Float.BYTES, ORDER, k1);
+                FloatVector.fromMemorySegment(S, sums, so + 2L * VL * Float.BYTES, ORDER, k2).add(a2)
+                        .intoMemorySegment(sums, so + 2L * VL * Float.BYTES, ORDER, k2);
+                FloatVector.fromMemorySegment(S, sums, so + 3L * VL * Float.BYTES, ORDER, k3).add(a3)
+                        .intoMemorySegment(sums, so + 3L * VL * Float.BYTES, ORDER, k3);
             }
         });
     }

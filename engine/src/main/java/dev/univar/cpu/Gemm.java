@@ -41,6 +41,8 @@ final class Gemm {
     static final int KC_MAX = 256;
     static final int MC = 16 * MR;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** The first MR lanes, for copying one micro-panel step when a vector holds at least MR floats. */
+    private static final VectorMask<Float> MR_MASK = S.indexInRange(0, Math.min(MR, VL));
     /** Fewest panels of B per tile when splitting columns between threads (each tile packs its A rows). */
     private static final int MIN_TILE_PANELS = 6;
     /** Below this many multiply-adds a second thread costs more than it saves. */
@@ -230,14 +232,26 @@ final class Gemm {
                               float[] pa, float[] row) {
         int panels = (mc + MR - 1) / MR;
         if (transA) {
-            // Row kk of stored A holds op(A)[i0 .. i0 + mc, kk] contiguously.
+            // Row kk of stored A holds op(A)[i0 .. i0 + mc, kk] contiguously, so each micro-panel's MR values of
+            // step kk are MR consecutive floats: one (masked) vector copy per panel and step, no transpose.
+            int fullPanels = mc / MR;
             for (int kk = 0; kk < kc; kk++) {
-                MemorySegment.copy(a, ValueLayout.JAVA_FLOAT, ((long) (k0 + kk) * m + i0) * Float.BYTES, row, 0, mc);
-                for (int ip = 0; ip < panels; ip++) {
-                    int base = ip * kc * MR + kk * MR;
+                long rowOff = ((long) (k0 + kk) * m + i0) * Float.BYTES;
+                for (int ip = 0; ip < fullPanels; ip++) {
+                    int dst = ip * kc * MR + kk * MR;
+                    long src = rowOff + (long) ip * MR * Float.BYTES;
+                    if (VL >= MR) {
+                        FloatVector.fromMemorySegment(S, a, src, ORDER, MR_MASK).intoArray(pa, dst, MR_MASK);
+                    } else {
+                        for (int ii = 0; ii < MR; ii += VL)
+                            FloatVector.fromMemorySegment(S, a, src + (long) ii * Float.BYTES, ORDER).intoArray(pa, dst + ii);
+                    }
+                }
+                if (fullPanels < panels) {
+                    int dst = fullPanels * kc * MR + kk * MR;
                     for (int ii = 0; ii < MR; ii++) {
-                        int i = ip * MR + ii;
-                        pa[base + ii] = i < mc ? row[i] : 0f;
+                        int i = fullPanels * MR + ii;
+                        pa[dst + ii] = i < mc ? a.get(ValueLayout.JAVA_FLOAT, rowOff + (long) i * Float.BYTES) : 0f;
                     }
                 }
             }

@@ -74,9 +74,9 @@ public final class CudaBackend implements TrainingBackend {
         this(context, precision, false);
     }
 
-    private CudaBackend(CudaContext context, Precision precision, boolean ownsContext) {
+    private CudaBackend(CudaContext context, Precision requested, boolean ownsContext) {
         this.context = context;
-        this.precision = precision == null ? Precision.FP32 : precision;
+        this.precision = requested == null ? Precision.FP32 : requested;
         this.ownsContext = ownsContext;
         this.operands = new Operands(context);
         this.scores = new Workspace();
@@ -87,7 +87,9 @@ public final class CudaBackend implements TrainingBackend {
             blas = Cublas.create(context);
             blas.setMathMode(cublas_h.CUBLAS_DEFAULT_MATH());
             module = CudaModule.loadResource(context, MODULE);
+            hostResult = context.allocPinned(Double.BYTES, arena);
         } catch (RuntimeException | Error e) {
+            if (module != null) module.close();
             if (blas != null) blas.close();
             arena.close();
             throw e;
@@ -134,7 +136,6 @@ public final class CudaBackend implements TrainingBackend {
                 throw new UnsupportedOperationException("batched products stay on fp32 data");
             }
         });
-        hostResult = context.allocPinned(Double.BYTES, arena);
         embeddingsForward = module.function("embeddings_forward");
         embeddingsBackward = module.function("embeddings_backward");
         layerNormForward = module.function("layer_norm_forward");

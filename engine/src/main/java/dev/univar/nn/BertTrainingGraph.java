@@ -32,7 +32,7 @@ public final class BertTrainingGraph implements AutoCloseable {
     private Tensor[] x;                   // x[0]: embeddings after LayerNorm; x[l + 1]: output of layer l
     private Tensor[] q, k, v, probs, context, h1, xhat1, rstd1, ffnPre, ffnAct, xhat2, rstd2;
     // Scratch of the forward (not needed afterwards) and of the backward.
-    private Tensor attnOut, ffnOut, dX, dY, dH1, dTmp, dF, dQ, dK, dV, dContext, dPooled;
+    private Tensor attnOut, ffnOut, dX, dY, dF, dQ, dK, dV, dContext, dPooled;
 
     private Batch last;
 
@@ -107,30 +107,32 @@ public final class BertTrainingGraph implements AutoCloseable {
         int heads = config.numAttentionHeads(), headDim = hidden / heads;
         if (dEmbeddings.size() < (long) bs * hidden)
             throw new IllegalArgumentException("dEmbeddings " + dEmbeddings + " is smaller than [" + bs + ", " + hidden + "]");
-        long th = (long) tokens * hidden;
 
         backend.l2NormalizeBackward(pooledRaw, dEmbeddings, dPooled, bs, hidden);
         backend.meanPoolBackward(dPooled, mask, dX, bs, seq, hidden);
 
         BertWeights g = grads.tensors();
+        // dX holds the gradient of the current layer's output; the inputs' gradients are summed by accumulating
+        // GEMMs into the residual branch's gradient (no separate adds), then dX and dY trade places.
         for (int i = weights.layers().size() - 1; i >= 0; i--) {
             BertWeights.Layer w = weights.layers().get(i), gl = g.layers().get(i);
             // x[i+1] = LN(ffnOut + h1): dY is the gradient of both ffnOut and h1.
             backend.layerNormBackward(dX, xhat2[i], rstd2[i], w.outLnGamma(), dY, gl.outLnGamma(), gl.outLnBeta(), tokens, hidden);
             backend.matmulBackward(dY, ffnAct[i], w.ffnOutW(), dF, gl.ffnOutW(), gl.ffnOutB(), tokens, hidden, inter);
             backend.geluBackward(ffnPre[i], dF, dF, (long) tokens * inter);
-            backend.matmulBackward(dF, h1[i], w.ffnInW(), dTmp, gl.ffnInW(), gl.ffnInB(), tokens, inter, hidden);
-            backend.add(dY, dTmp, dH1, th);
-            // h1 = LN(attnOut + x[i]): dY is now the gradient of both attnOut and x[i].
-            backend.layerNormBackward(dH1, xhat1[i], rstd1[i], w.attnLnGamma(), dY, gl.attnLnGamma(), gl.attnLnBeta(), tokens, hidden);
-            backend.matmulBackward(dY, context[i], w.attnOutW(), dContext, gl.attnOutW(), gl.attnOutB(), tokens, hidden, hidden);
+            backend.matmulBackward(dF, h1[i], w.ffnInW(), null, gl.ffnInW(), gl.ffnInB(), tokens, inter, hidden);
+            backend.gemm(dF, false, w.ffnInW(), false, null, true, dY, tokens, hidden, inter); // dH1 = dY + dF · W
+            // h1 = LN(attnOut + x[i]): dX is now the gradient of both attnOut and x[i].
+            backend.layerNormBackward(dY, xhat1[i], rstd1[i], w.attnLnGamma(), dX, gl.attnLnGamma(), gl.attnLnBeta(), tokens, hidden);
+            backend.matmulBackward(dX, context[i], w.attnOutW(), dContext, gl.attnOutW(), gl.attnOutB(), tokens, hidden, hidden);
             backend.attentionBackward(q[i], k[i], v[i], mask, probs[i], dContext, dQ, dK, dV, bs, seq, heads, headDim);
-            backend.matmulBackward(dQ, x[i], w.qW(), dTmp, gl.qW(), gl.qB(), tokens, hidden, hidden);
-            backend.add(dY, dTmp, dX, th);
-            backend.matmulBackward(dK, x[i], w.kW(), dTmp, gl.kW(), gl.kB(), tokens, hidden, hidden);
-            backend.add(dX, dTmp, dX, th);
-            backend.matmulBackward(dV, x[i], w.vW(), dTmp, gl.vW(), gl.vB(), tokens, hidden, hidden);
-            backend.add(dX, dTmp, dX, th);
+            backend.matmulBackward(dQ, x[i], w.qW(), null, gl.qW(), gl.qB(), tokens, hidden, hidden);
+            backend.matmulBackward(dK, x[i], w.kW(), null, gl.kW(), gl.kB(), tokens, hidden, hidden);
+            backend.matmulBackward(dV, x[i], w.vW(), null, gl.vW(), gl.vB(), tokens, hidden, hidden);
+            // d x[i] = dX (residual) + dQ · Wq + dK · Wk + dV · Wv, accumulated in place.
+            backend.gemm(dQ, false, w.qW(), false, null, true, dX, tokens, hidden, hidden);
+            backend.gemm(dK, false, w.kW(), false, null, true, dX, tokens, hidden, hidden);
+            backend.gemm(dV, false, w.vW(), false, null, true, dX, tokens, hidden, hidden);
         }
         BertWeights.Embeddings we = weights.embeddings(), ge = g.embeddings();
         backend.layerNormBackward(dX, embXhat, embRstd, we.lnGamma(), dY, ge.lnGamma(), ge.lnBeta(), tokens, hidden);
@@ -183,8 +185,6 @@ public final class BertTrainingGraph implements AutoCloseable {
         ffnOut = hidden();
         dX = hidden();
         dY = hidden();
-        dH1 = hidden();
-        dTmp = hidden();
         dF = backend.allocate(arena, capTokens, inter);
         dQ = hidden();
         dK = hidden();

@@ -4,18 +4,11 @@ import dev.univar.cpu.CpuBackend;
 import dev.univar.cpu.ScalarBackend;
 import dev.univar.tensor.Activation;
 import dev.univar.tensor.PackedMatrix;
-import dev.univar.tensor.Precision;
 import dev.univar.tensor.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.lang.foreign.Arena;
 import java.util.Random;
 
 import static dev.univar.cuda.CudaTesting.assertClose;
@@ -28,49 +21,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * tensors (copied in and out through the staging buffers) and on tensors the backend allocated (used in place, read
  * by the host after {@code synchronize()}). Skipped without a CUDA driver.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class CudaBackendTest {
+class CudaBackendTest extends CudaFp32TestBase {
 
     private static final int[] SIZES = {1, 3, 17, 31, 64, 100, 383, 385};
     /** Written past the end of every output; must survive. */
     private static final float SENTINEL = 12345.678f;
 
     private final ScalarBackend reference = new ScalarBackend();
-    private final CudaTesting.Summary summary = new CudaTesting.Summary("fp32 op");
     private final Random random = new Random(42);
-    private CudaBackend cuda;
-    private Arena arena;
-    /** Whether this test's tensors are allocated by the CUDA backend (managed memory) or on the host. */
-    private boolean onDevice;
 
-    @BeforeAll
-    void open() {
-        if (!CudaContext.available()) return; // each test reports itself skipped
-        cuda = CudaBackend.open(0, Precision.FP32);
-        System.out.println("CUDA device: " + cuda.describe());
-    }
-
-    @BeforeEach
-    void requireCuda() {
-        CudaTesting.assumeDriver();
-    }
-
-    @AfterAll
-    void close() {
-        if (cuda != null) cuda.close();
-        summary.print();
-    }
-
-    private void start(boolean device) {
-        onDevice = device;
-        arena = Arena.ofShared();
-    }
-
-    @AfterEach
-    void release() {
-        if (cuda != null) cuda.synchronize();
-        if (arena != null) arena.close();
-        arena = null;
+    CudaBackendTest() {
+        super("fp32 op");
     }
 
     private String mode() {
@@ -341,10 +302,6 @@ class CudaBackendTest {
     }
 
     // ---- tensors ----
-
-    private Tensor allocate(int n) {
-        return onDevice ? cuda.allocate(arena, n) : Tensor.allocate(arena, n);
-    }
 
     /**
      * Padding masks {@code [batch, seq]}: row 0 all real tokens, row 1 only the first token, row 2 random with at

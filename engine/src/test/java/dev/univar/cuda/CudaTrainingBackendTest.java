@@ -1,17 +1,10 @@
 package dev.univar.cuda;
 
 import dev.univar.cpu.ScalarTrainingBackend;
-import dev.univar.tensor.Precision;
 import dev.univar.tensor.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.lang.foreign.Arena;
 import java.util.Random;
 
 import static dev.univar.cuda.CudaTesting.toDouble;
@@ -22,59 +15,30 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * {@code CpuTrainingBackendTest} checks the CPU backend; both start from the same random accumulators. Run on host
  * tensors and on tensors the backend allocated. Skipped without a CUDA driver.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class CudaTrainingBackendTest {
+class CudaTrainingBackendTest extends CudaFp32TestBase {
 
     private static final double REL = 2e-4;
     private final ScalarTrainingBackend ref = new ScalarTrainingBackend();
-    private final CudaTesting.Summary summary = new CudaTesting.Summary("fp32 training op");
     private final Random random = new Random(11);
-    private CudaBackend cuda;
-    private Arena arena;
-    private boolean onDevice;
 
-    @BeforeAll
-    void open() {
-        if (CudaContext.available()) cuda = CudaBackend.open(0, Precision.FP32);
-    }
-
-    @BeforeEach
-    void requireCuda() {
-        CudaTesting.assumeDriver();
-    }
-
-    @AfterAll
-    void close() {
-        if (cuda != null) cuda.close();
-        summary.print();
-    }
-
-    @AfterEach
-    void release() {
-        if (cuda != null) cuda.synchronize();
-        if (arena != null) arena.close();
-        arena = null;
-    }
-
-    private void start(boolean device) {
-        onDevice = device;
-        arena = Arena.ofShared();
+    CudaTrainingBackendTest() {
+        super("fp32 training op");
     }
 
     private Tensor rnd(int n, double scale) {
-        Tensor t = onDevice ? cuda.allocate(arena, n) : Tensor.allocate(arena, n);
+        Tensor t = allocate(n);
         for (int i = 0; i < n; i++) t.set(i, (float) (scale * random.nextGaussian()));
         return t;
     }
 
     private Tensor copy(Tensor t) {
-        Tensor c = onDevice ? cuda.allocate(arena, (int) t.size()) : Tensor.allocate(arena, (int) t.size());
+        Tensor c = allocate((int) t.size());
         c.copyFrom(t.toArray());
         return c;
     }
 
     private Tensor mask(int batch, int seq) {
-        Tensor m = onDevice ? cuda.allocate(arena, batch * seq) : Tensor.allocate(arena, batch * seq);
+        Tensor m = allocate(batch * seq);
         for (int b = 0; b < batch; b++) {
             int len = b == 0 ? seq : b == batch - 1 && batch > 2 ? 0 : 1 + random.nextInt(seq);
             for (int t = 0; t < len; t++) m.set((long) b * seq + t, 1);

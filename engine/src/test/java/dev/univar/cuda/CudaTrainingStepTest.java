@@ -8,17 +8,12 @@ import dev.univar.nn.BertGradients;
 import dev.univar.nn.BertParameters;
 import dev.univar.nn.BertTrainingGraph;
 import dev.univar.nn.TinyBert;
-import dev.univar.tensor.Precision;
 import dev.univar.tensor.Tensor;
 import dev.univar.tensor.TrainingBackend;
 import dev.univar.text.Batch;
 import dev.univar.train.AdamW;
 import dev.univar.train.InfoNce;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 import java.lang.foreign.Arena;
 import java.util.Locale;
@@ -33,29 +28,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * every weight; every gradient within relative 1e-3. Weights, gradients and optimizer state live on the device, as
  * a training run has them. Skipped without a CUDA driver.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class CudaTrainingStepTest {
+class CudaTrainingStepTest extends CudaFp32TestBase {
 
     private static final BertConfig CONFIG = TinyBert.config(50, 64, 2, 4, 96, 40);
     private static final double TEMPERATURE = InfoNce.DEFAULT_TEMPERATURE;
 
-    private final CudaTesting.Summary summary = new CudaTesting.Summary("fp32 training step");
-    private CudaBackend cuda;
-
-    @BeforeAll
-    void open() {
-        if (CudaContext.available()) cuda = CudaBackend.open(0, Precision.FP32);
-    }
-
-    @BeforeEach
-    void requireCuda() {
-        CudaTesting.assumeDriver();
-    }
-
-    @AfterAll
-    void close() {
-        if (cuda != null) cuda.close();
-        summary.print();
+    CudaTrainingStepTest() {
+        super("fp32 training step");
     }
 
     /** Loss and gradients of one InfoNCE step; pairs are rows [0, p) and [p, 2p). */

@@ -134,6 +134,10 @@ public final class CudaLibraries {
             Path loaded = loadCublasFrom(folder, tried);
             if (loaded != null) return loaded;
         }
+        if (pythonCublasFolders(env).isEmpty())
+            tried.add("Python packages (no site-packages/nvidia/cublas/lib or nvidia/cu13/lib under /usr/lib/python3*,"
+                    + " /usr/local/lib/python3*, ~/.local/lib/python3*, /opt/conda/lib/python3*, $VIRTUAL_ENV,"
+                    + " $CONDA_PREFIX)");
         throw new UnavailableException("cuBLAS not found; tried: " + String.join(", ", tried) + hint, null);
     }
 
