@@ -48,6 +48,10 @@ allowance() {
 java_major() { "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p'; }
 
 find_java() {
+  # A copy that lost its file modes on the way still runs once they are back.
+  if [ -f "$ROOT/dist/gpu/runtime/bin/java" ] && [ ! -x "$ROOT/dist/gpu/runtime/bin/java" ]; then
+    chmod +x "$ROOT"/dist/gpu/runtime/bin/* "$ROOT"/dist/gpu/runtime/lib/jspawnhelper 2>/dev/null
+  fi
   if [ -x "$ROOT/dist/gpu/runtime/bin/java" ]; then echo "$ROOT/dist/gpu/runtime/bin/java"; return 0; fi
   local j v
   for j in "${JAVA_HOME:-/nonexistent}/bin/java" /usr/lib/jvm/*/bin/java "$(command -v java 2>/dev/null || true)"; do
