@@ -31,7 +31,8 @@ import java.util.concurrent.Callable;
                 "  encoder: the forward pass and pooling on a random batch, sequences/s",
                 "  train:   a whole training step, the batch as B/2 pairs of views (forward",
                 "           saving activations, pooling, InfoNCE, backward, clipping, AdamW),",
-                "           sequences/s and GFLOP/s (3 × the forward's FLOP), beside the forward",
+                "           sequences/s; and the forward + backward alone, GFLOP/s (3 × the",
+                "           forward's FLOP) and its ratio to the forward's GFLOP/s",
                 "--device all runs every device this machine has (a line says why one is",
                 "skipped) and ends with a line that puts them side by side, each with its",
                 "speed-up over the first. On a GPU the operands live in device memory and each",
@@ -106,7 +107,8 @@ final class BenchCommand implements Callable<Integer> {
         switch (what) {
             case gemm -> out.printf(Locale.ROOT, col + " %10s %10s %12s%n", first, "median ms", "min ms", "GFLOP/s");
             case encoder -> out.printf(Locale.ROOT, col + " %10s %10s %10s %10s%n", first, "median ms", "min ms", "seq/s", "GFLOP/s");
-            case train -> out.printf(Locale.ROOT, col + " %12s %12s %14s %14s %8s%n", first, "fwd ms", "step ms", "fwd GFLOP/s", "train GFLOP/s", "ratio");
+            case train -> out.printf(Locale.ROOT, col + " %10s %12s %10s %12s %14s %8s%n", first, "fwd ms", "fwd+bwd ms", "step ms",
+                    "fwd GFLOP/s", "f+b GFLOP/s", "ratio");
         }
         for (Device d : devices) {
             String row = byDevice ? d.label() : String.valueOf(d.threads());
@@ -145,14 +147,15 @@ final class BenchCommand implements Callable<Integer> {
                     try (TrainingBackend backend = d.open()) {
                         Bench.TrainTiming t = Bench.train(dir, backend, batch, seq, repeat, warmup);
                         double flops = Bench.encoderFlops(t.config(), batch, seq);
-                        double fg = flops / t.forward().median() / 1e9, tg = 3 * flops / t.step().median() / 1e9;
+                        // fwd+bwd is 3 × the forward's FLOP (the backward's products are twice the forward's).
+                        double fg = flops / t.forward().median() / 1e9, tg = 3 * flops / t.forwardBackward().median() / 1e9;
                         double seqs = batch / t.step().median();
-                        out.printf(Locale.ROOT, col + " %12.2f %12.2f %14.1f %14.1f %8.2f%n", row, t.forward().median() * 1e3,
-                                t.step().median() * 1e3, fg, tg, tg / fg);
-                        single = String.format(Locale.ROOT, "train %dx%d %s: %.1f seq/s, %.1f GFLOP/s = %.0f%% of the forward's %.1f",
+                        out.printf(Locale.ROOT, col + " %10.2f %12.2f %10.2f %12.1f %14.1f %8.2f%n", row, t.forward().median() * 1e3,
+                                t.forwardBackward().median() * 1e3, t.step().median() * 1e3, fg, tg, tg / fg);
+                        single = String.format(Locale.ROOT, "train %dx%d %s: %.1f seq/s per whole step; forward+backward %.1f GFLOP/s = %.0f%% of the forward's %.1f",
                                 batch, seq, shortLabel(d, byDevice), seqs, tg, 100 * tg / fg, fg);
                         results.add(new Result(d.label(), String.format(Locale.ROOT, "%.1f seq/s", seqs), seqs));
-                        recordSequences(d, t.step(), modelName, seqs, tg, t.forward().median() * 1e3);
+                        recordSequences(d, t.step(), modelName, seqs, 3 * flops / t.step().median() / 1e9, t.forward().median() * 1e3);
                     }
                 }
             }

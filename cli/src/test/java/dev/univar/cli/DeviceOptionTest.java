@@ -134,7 +134,7 @@ class DeviceOptionTest {
                 "--batch-size", "4", "--seq-len", "16", "--repeat", "2", "--warmup", "0.05", "--json", json.toString());
         assertEquals(0, train.exit(), train.err());
         assertTrue(train.out().lines().toList().getLast().matches(
-                "train 4x16 threads=1: [0-9.]+ seq/s, [0-9.]+ GFLOP/s = [0-9]+% of the forward's [0-9.]+"), train.out());
+                "train 4x16 threads=1: [0-9.]+ seq/s per whole step; forward\\+backward [0-9.]+ GFLOP/s = [0-9]+% of the forward's [0-9.]+"), train.out());
         List<String> records = Files.readAllLines(json);
         assertTrue(records.stream().anyMatch(l -> l.contains("\"bench\":\"encoder\"") && l.contains("\"seq_per_s\":")), records.toString());
         assertTrue(records.stream().anyMatch(l -> l.contains("\"bench\":\"train\"") && l.contains("\"forward_ms\":")), records.toString());

@@ -149,8 +149,11 @@ public final class Bench {
         return measure(encoder.backend(), () -> encoder.forwardPooled(input), repeat, warmupSeconds);
     }
 
-    /** A training benchmark's result: the plain forward pass (with pooling) and a whole training step. */
-    public record TrainTiming(BertConfig config, Timing forward, Timing step) {
+    /**
+     * A training benchmark's result: the plain forward pass (with pooling), the training graph's forward and
+     * backward alone (the dense work: 3 × the forward's FLOP), and a whole training step (plus loss, clipping, AdamW).
+     */
+    public record TrainTiming(BertConfig config, Timing forward, Timing forwardBackward, Timing step) {
     }
 
     /**
@@ -175,8 +178,13 @@ public final class Bench {
                  AdamW adam = new AdamW(backend)) {
                 Batch input = randomBatch(batch, seq, config.vocabSize(), 7);
                 Tensor dEmb = backend.allocate(arena, batch, config.hiddenSize());
+                Tensor dFixed = backend.resident(arena, random(arena, new Random(3), batch, config.hiddenSize()));
+                Timing fb = measure(backend, () -> {
+                    graph.forward(input);
+                    graph.backward(dFixed, grads);
+                }, repeat, warmupSeconds);
                 Runnable step = () -> trainStep(graph, grads, adam, weights, backend, input, dEmb);
-                return new TrainTiming(config, forward, measure(backend, step, repeat, warmupSeconds));
+                return new TrainTiming(config, forward, fb, measure(backend, step, repeat, warmupSeconds));
             }
         }
     }
