@@ -21,7 +21,8 @@ import java.lang.foreign.ValueLayout;
  * place and the host may still read and write them between {@link #synchronize()} calls (so nothing the host does
  * with them can crash the JVM). Any other tensor is correct too, copied in and out on each call through a reused
  * pinned buffer ({@link Operands}); token ids always go that way. Operations return as soon as their work is issued,
- * except those whose result the host needs at once ({@link #sumOfSquares}) or that wrote host tensors.
+ * except those whose result the host needs at once ({@link #sumOfSquares}) or that wrote host tensors, and all of them
+ * on a device without concurrent managed access (where the host touching managed memory during any kernel faults).
  *
  * <p><b>Row-major on a column-major library.</b> {@link RowMajorProducts} writes every row-major product (plain,
  * and attention's per-head strided batches) as cuBLAS's column-major GEMMs; the class comment there explains the
@@ -78,7 +79,9 @@ public final class CudaBackend implements TrainingBackend {
         this.context = context;
         this.precision = requested == null ? Precision.FP32 : requested;
         this.ownsContext = ownsContext;
-        this.operands = new Operands(context);
+        // Without concurrent managed access the host may not touch managed memory while any kernel runs: then every
+        // operation waits for its work, so that "between operations" stays safe (slower, but no crash).
+        this.operands = new Operands(context, !context.device().concurrentManagedAccess());
         this.scores = new Workspace();
         this.gradScores = new Workspace();
         this.bf16Activation = new Workspace();
