@@ -21,7 +21,8 @@ import java.lang.foreign.ValueLayout;
  * place and the host may still read and write them between {@link #synchronize()} calls (so nothing the host does
  * with them can crash the JVM). Any other tensor is correct too, copied in and out on each call through a reused
  * pinned buffer ({@link Operands}); token ids always go that way. Operations return as soon as their work is issued,
- * except those whose result the host needs at once ({@link #sumOfSquares}) or that wrote host tensors.
+ * except those whose result the host needs at once ({@link #sumOfSquares}) or that wrote host tensors, and all of them
+ * on a device without concurrent managed access (where the host touching managed memory during any kernel faults).
  *
  * <p><b>Row-major on a column-major library.</b> {@link RowMajorProducts} writes every row-major product (plain,
  * and attention's per-head strided batches) as cuBLAS's column-major GEMMs; the class comment there explains the
@@ -78,7 +79,9 @@ public final class CudaBackend implements TrainingBackend {
         this.context = context;
         this.precision = requested == null ? Precision.FP32 : requested;
         this.ownsContext = ownsContext;
-        this.operands = new Operands(context);
+        // Without concurrent managed access the host may not touch managed memory while any kernel runs: then every
+        // operation waits for its work, so that "between operations" stays safe (slower, but no crash).
+        this.operands = new Operands(context, !context.device().concurrentManagedAccess());
         this.scores = new Workspace();
         this.gradScores = new Workspace();
         this.bf16Activation = new Workspace();
@@ -463,9 +466,10 @@ public final class CudaBackend implements TrainingBackend {
     /** {@code out[c] += sum_r a[r, c] * (b == 0 ? 1 : b[r, c])}. */
     private void columnSumsDevice(long a, long b, long out, int rows, int cols) {
         if ((long) rows * cols == 0) return;
-        int rowsPerChunk = Math.max(128, (rows + MAX_GRID_Y - 1) / MAX_GRID_Y);
-        int chunks = (rows + rowsPerChunk - 1) / rowsPerChunk;
-        columnSums.launch((cols + 31) / 32, chunks, 1, 32, 8, 1, 0, a, b, out, rows, cols, rowsPerChunk);
+        // In long: rows + 65534 would overflow an int near 2^31 rows (grid y must stay <= 65535).
+        int rowsPerChunk = (int) Math.max(128, (rows + (long) MAX_GRID_Y - 1) / MAX_GRID_Y);
+        int chunks = (int) ((rows + (long) rowsPerChunk - 1) / rowsPerChunk);
+        columnSums.launch((int) ((cols + 31L) / 32), chunks, 1, 32, 8, 1, 0, a, b, out, rows, cols, rowsPerChunk);
     }
 
     // ---- element-wise ----
@@ -589,9 +593,9 @@ public final class CudaBackend implements TrainingBackend {
         try (Operands o = operands.begin()) {
             long px = o.in(x, (long) batch * seq * dim), pm = o.in(mask, (long) batch * seq);
             long pOut = o.out(out, (long) batch * dim);
-            for (int b0 = 0; b0 < batch; b0 += MAX_GRID_Y) { // grid y is the sequence, at most 65535 per launch
+            for (int b0 = 0; b0 < batch; b0 += MAX_GRID_Y) { // grid y is the batch, at most 65535 per launch
                 int nb = Math.min(MAX_GRID_Y, batch - b0);
-                meanPoolForward.launch((dim + 127) / 128, nb, 1, 128, 1, 1, 0,
+                meanPoolForward.launch((int) ((dim + 127L) / 128), nb, 1, 128, 1, 1, 0,
                         px + (long) b0 * seq * dim * Float.BYTES, pm + (long) b0 * seq * Float.BYTES,
                         pOut + (long) b0 * dim * Float.BYTES, seq, dim);
             }
@@ -605,7 +609,7 @@ public final class CudaBackend implements TrainingBackend {
         try (Operands o = operands.begin()) {
             long pd = o.in(dOut, (long) batch * dim), pm = o.in(mask, (long) batch * seq);
             long pdx = o.out(dX, (long) batch * seq * dim);
-            for (int b0 = 0; b0 < batch; b0 += MAX_GRID_Y) {
+            for (int b0 = 0; b0 < batch; b0 += MAX_GRID_Y) { // grid y is the batch, as in meanPool
                 int nb = Math.min(MAX_GRID_Y, batch - b0);
                 meanPoolBackwardKernel.launch(seq, nb, 1, 128, 1, 1, 0, pd + (long) b0 * dim * Float.BYTES,
                         pm + (long) b0 * seq * Float.BYTES, pdx + (long) b0 * seq * dim * Float.BYTES, seq, dim);

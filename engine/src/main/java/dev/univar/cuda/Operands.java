@@ -31,6 +31,12 @@ final class Operands implements AutoCloseable {
     }
 
     private final CudaContext context;
+    /**
+     * Wait for every operation's work before it returns. Needed where the device lacks concurrent managed access
+     * (no HMM/ATS, some virtualised GPUs): there the host touching any managed page while any kernel runs is a
+     * segmentation fault, i.e. a JVM crash, and the backend lets the host use its tensors between operations.
+     */
+    private final boolean synchronous;
     private Block main;
     /** Blocks made for one call that did not fit {@link #main}; freed when it ends, and {@link #main} grown. */
     private final List<Block> overflow = new ArrayList<>();
@@ -41,8 +47,9 @@ final class Operands implements AutoCloseable {
     /** {@link #uploadsInFlight} of earlier operations, as this one began: their pinned regions may be reused now. */
     private boolean earlierUploadsInFlight;
 
-    Operands(CudaContext context) {
+    Operands(CudaContext context, boolean synchronous) {
         this.context = context;
+        this.synchronous = synchronous;
     }
 
     /** Starts an operation: every region of the last one may be reused. */
@@ -158,7 +165,13 @@ final class Operands implements AutoCloseable {
     /** Ends the operation: copies its outputs back to their host tensors (waiting for it), grows the buffers if needed. */
     @Override
     public void close() {
-        if (downloads.isEmpty() && overflow.isEmpty()) return; // nothing to wait for: the work stays queued
+        if (downloads.isEmpty() && overflow.isEmpty()) { // nothing to wait for: the work stays queued
+            if (synchronous) {
+                context.synchronize();
+                uploadsInFlight = false;
+            }
+            return;
+        }
         for (Download d : downloads) context.copyDtoHAsync(d.pinned, d.device, d.bytes);
         context.synchronize();
         uploadsInFlight = false;

@@ -55,28 +55,25 @@ final class RowMajorProducts {
     /**
      * Attention scores {@code S[b, h] = scale · Q_bh K_bhᵀ} into {@code scores[batch, heads, seq, seq]}. Head h of
      * sequence b is the {@code [seq, headDim]} block at row {@code b·seq}, column {@code h·headDim} of q and k, whose
-     * rows are {@code ld} floats apart (the width, or 3× for a fused QKV tensor). One strided batch per head over
-     * the sequences: {@code a = Q_h}, {@code b = K_h} transposed, so cuBLAS gets (K_h, T, ld), (Q_h, N, ld) and the
-     * output with ld seq; consecutive sequences are {@code seq·ld} floats apart in q and k, {@code heads·seq²} in S.
+     * rows are {@code ld} floats apart (the width, or 3× for a fused QKV tensor). cuBLAS gets (K_bh, T, ld),
+     * (Q_bh, N, ld) and the output with ld seq, in strided batches ({@link #forEachBlock}).
      */
     void attentionScores(long q, long k, int ld, long scores, int batch, int seq, int heads, int headDim, float scale) {
-        long strideIn = (long) seq * ld, strideS = (long) heads * seq * seq;
-        for (int h = 0; h < heads; h++)
-            blas.gemmStridedBatched(true, false, seq, seq, headDim, scale, k + column(h, headDim), ld, strideIn,
-                    q + column(h, headDim), ld, strideIn, 0f, scores + block(h, seq), seq, strideS, batch);
+        forEachBlock(batch, seq, heads, headDim, ld, (in, act, s, inStride, actStride, sStride, count) ->
+                blas.gemmStridedBatched(true, false, seq, seq, headDim, scale, k + in, ld, inStride, q + in, ld,
+                        inStride, 0f, scores + s, seq, sStride, count));
     }
 
     /**
      * {@code out_bh = P_bh V_bh} for probabilities {@code probs[batch, heads, seq, seq]}; out rows are
-     * {@code heads·headDim} floats (head h at column {@code h·headDim}), v rows {@code ld}. cuBLAS gets (V_h, N, ld),
-     * (P_h, N, seq) and the output block with ld width.
+     * {@code heads·headDim} floats (head h at column {@code h·headDim}), v rows {@code ld}. cuBLAS gets (V_bh, N, ld),
+     * (P_bh, N, seq) and the output block with ld width.
      */
     void attentionContext(long probs, long v, int ld, long out, int batch, int seq, int heads, int headDim) {
         int width = heads * headDim;
-        long strideS = (long) heads * seq * seq;
-        for (int h = 0; h < heads; h++)
-            blas.gemmStridedBatched(false, false, headDim, seq, seq, 1f, v + column(h, headDim), ld, (long) seq * ld,
-                    probs + block(h, seq), seq, strideS, 0f, out + column(h, headDim), width, (long) seq * width, batch);
+        forEachBlock(batch, seq, heads, headDim, ld, (in, act, s, inStride, actStride, sStride, count) ->
+                blas.gemmStridedBatched(false, false, headDim, seq, seq, 1f, v + in, ld, inStride, probs + s, seq,
+                        sStride, 0f, out + act, width, actStride, count));
     }
 
     /**
@@ -86,16 +83,14 @@ final class RowMajorProducts {
     void attentionBackwardValues(long probs, long dOut, long v, long dV, long dScores, int batch, int seq, int heads,
                                  int headDim) {
         int width = heads * headDim;
-        long strideIn = (long) seq * width, strideS = (long) heads * seq * seq;
-        for (int h = 0; h < heads; h++) {
-            long col = column(h, headDim), sq = block(h, seq);
+        forEachBlock(batch, seq, heads, headDim, width, (in, act, s, inStride, actStride, sStride, count) -> {
             // dV = Pᵀ dO: a = P transposed (stored [seq_q, seq_k], ld seq), b = dO (ld width).
-            blas.gemmStridedBatched(false, true, headDim, seq, seq, 1f, dOut + col, width, strideIn, probs + sq, seq,
-                    strideS, 0f, dV + col, width, strideIn, batch);
+            blas.gemmStridedBatched(false, true, headDim, seq, seq, 1f, dOut + act, width, actStride, probs + s, seq,
+                    sStride, 0f, dV + act, width, actStride, count);
             // dP = dO V_hᵀ: a = dO (ld width), b = V_h transposed (ld width).
-            blas.gemmStridedBatched(true, false, seq, seq, headDim, 1f, v + col, width, strideIn, dOut + col, width,
-                    strideIn, 0f, dScores + sq, seq, strideS, batch);
-        }
+            blas.gemmStridedBatched(true, false, seq, seq, headDim, 1f, v + act, width, actStride, dOut + act, width,
+                    actStride, 0f, dScores + s, seq, sStride, count);
+        });
     }
 
     /**
@@ -105,15 +100,49 @@ final class RowMajorProducts {
     void attentionBackwardQueriesKeys(long dScores, long q, long k, long dQ, long dK, int batch, int seq, int heads,
                                       int headDim) {
         int width = heads * headDim;
-        long strideIn = (long) seq * width, strideS = (long) heads * seq * seq;
-        for (int h = 0; h < heads; h++) {
-            long col = column(h, headDim), sq = block(h, seq);
+        forEachBlock(batch, seq, heads, headDim, width, (in, act, s, inStride, actStride, sStride, count) -> {
             // dQ = dS K_h: a = dS (ld seq), b = K_h (ld width).
-            blas.gemmStridedBatched(false, false, headDim, seq, seq, 1f, k + col, width, strideIn, dScores + sq, seq,
-                    strideS, 0f, dQ + col, width, strideIn, batch);
+            blas.gemmStridedBatched(false, false, headDim, seq, seq, 1f, k + act, width, actStride, dScores + s, seq,
+                    sStride, 0f, dQ + act, width, actStride, count);
             // dK = dSᵀ Q_h: a = dS transposed (ld seq), b = Q_h (ld width).
-            blas.gemmStridedBatched(false, true, headDim, seq, seq, 1f, q + col, width, strideIn, dScores + sq, seq,
-                    strideS, 0f, dK + col, width, strideIn, batch);
+            blas.gemmStridedBatched(false, true, headDim, seq, seq, 1f, q + act, width, actStride, dScores + s, seq,
+                    sStride, 0f, dK + act, width, actStride, count);
+        });
+    }
+
+    /** One strided batch of per-(sequence, head) products; offsets in bytes, strides in floats. */
+    @FunctionalInterface
+    interface Block {
+        /**
+         * @param in        byte offset of the first block in a tensor with rows {@code ld} floats apart (q, k, v)
+         * @param act       byte offset of the first block in a tensor with rows {@code heads·headDim} floats apart
+         * @param scores    byte offset of the first {@code [seq, seq]} block of a {@code [batch, heads, seq, seq]} tensor
+         * @param inStride  floats between consecutive blocks of {@code in}; likewise the other two
+         * @param count     blocks in this batch
+         */
+        void run(long in, long act, long scores, long inStride, long actStride, long scoresStride, int count);
+    }
+
+    /**
+     * Covers every (sequence b, head h) pair with as few strided batches as the layout allows: the (b, h) block starts
+     * {@code b·seq·ld + h·headDim} floats in, {@code (b·heads + h)·seq²} in the scores, which is affine in b for a
+     * fixed h and in h for a fixed b. So either one batch per head over the sequences (strides {@code seq·ld} and
+     * {@code heads·seq²}) or one batch per sequence over the heads (strides {@code headDim} and {@code seq²}),
+     * whichever is fewer calls: for a single text that is 1 cuBLAS call per product instead of {@code heads}.
+     * Blocks of one batch never overlap (interleaved output columns are disjoint), as cuBLAS requires of C.
+     */
+    static void forEachBlock(int batch, int seq, int heads, int headDim, int ld, Block call) {
+        long width = (long) heads * headDim, square = (long) seq * seq;
+        if (heads <= batch) {
+            for (int h = 0; h < heads; h++)
+                call.run(column(h, headDim), column(h, headDim), block(h, seq), (long) seq * ld, (long) seq * width,
+                        heads * square, batch);
+        } else {
+            for (int b = 0; b < batch; b++) {
+                long rows = (long) b * seq; // the sequence's first token
+                call.run(rows * ld * Float.BYTES, rows * width * Float.BYTES, (long) b * heads * square * Float.BYTES,
+                        headDim, headDim, square, heads);
+            }
         }
     }
 

@@ -70,7 +70,8 @@ class RowMajorProductsTest {
 
     @Test
     void attentionForwardSeparateAndFused() {
-        for (int[] s : new int[][]{{3, 7, 2, 8}, {2, 1, 3, 4}, {1, 17, 4, 5}, {4, 9, 1, 16}}) {
+        // Batches of heads per sequence where heads > batch, of sequences per head otherwise: both layouts.
+        for (int[] s : new int[][]{{3, 7, 2, 8}, {2, 1, 3, 4}, {1, 17, 4, 5}, {4, 9, 1, 16}, {3, 6, 5, 4}, {2, 5, 2, 3}}) {
             int batch = s[0], seq = s[1], heads = s[2], hd = s[3], width = heads * hd, tokens = batch * seq;
             Tensor q = random(tokens * width), k = random(tokens * width), v = random(tokens * width), mask = mask(batch, seq);
             Tensor expected = allocate(tokens * width), expectedProbs = allocate(batch * heads * seq * seq);
@@ -108,7 +109,7 @@ class RowMajorProductsTest {
 
     @Test
     void attentionBackward() {
-        for (int[] s : new int[][]{{3, 7, 2, 8}, {2, 1, 3, 4}, {1, 17, 4, 5}}) {
+        for (int[] s : new int[][]{{3, 7, 2, 8}, {2, 1, 3, 4}, {1, 17, 4, 5}, {3, 6, 5, 4}, {2, 5, 2, 3}}) {
             int batch = s[0], seq = s[1], heads = s[2], hd = s[3], width = heads * hd, tokens = batch * seq;
             int scores = batch * heads * seq * seq;
             Tensor q = random(tokens * width), k = random(tokens * width), v = random(tokens * width), mask = mask(batch, seq);
@@ -135,6 +136,33 @@ class RowMajorProductsTest {
             assertClose(eQ, aQ, what + " dQ");
             assertClose(eK, aK, what + " dK");
             assertClose(eV, aV, what + " dV");
+        }
+    }
+
+    /** One strided batch per head or per sequence, whichever is fewer: a single text is one call per product. */
+    @Test
+    void attentionMakesMinOfBatchAndHeadsCallsPerProduct() {
+        for (int[] s : new int[][]{{1, 12, 1}, {7, 12, 7}, {12, 12, 12}, {32, 12, 12}, {3, 1, 1}}) {
+            int batch = s[0], heads = s[1], expectedCalls = s[2];
+            int[] calls = new int[2]; // {calls, blocks covered}
+            RowMajorProducts counting = new RowMajorProducts(new RowMajorProducts.ColumnMajorGemm() {
+                @Override
+                public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, int lda,
+                                 long b, int ldb, float beta, long c, int ldc) {
+                    fail("attention uses strided batches");
+                }
+
+                @Override
+                public void gemmStridedBatched(boolean transA, boolean transB, int m, int n, int k, float alpha, long a,
+                                               int lda, long strideA, long b, int ldb, long strideB, float beta, long c,
+                                               int ldc, long strideC, int count) {
+                    calls[0]++;
+                    calls[1] += count;
+                }
+            });
+            counting.attentionScores(0, 0, 3 * heads * 32, 0, batch, 128, heads, 32, 1f);
+            assertTrue(calls[0] == expectedCalls && calls[1] == batch * heads,
+                    "batch %d heads %d: %d calls covering %d blocks".formatted(batch, heads, calls[0], calls[1]));
         }
     }
 
