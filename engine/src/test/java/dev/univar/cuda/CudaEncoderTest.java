@@ -38,6 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CudaEncoderTest {
     private static final int MAX_LENGTH = 256;
     private Path modelDir;
+    private String modelKind;
     private EmbeddingModel cpu;
     private List<String> texts;
     private List<float[]> cpuEmbeddings;
@@ -51,7 +52,16 @@ class CudaEncoderTest {
     void setUp() throws Exception {
         if (!CudaContext.available()) return; // each test reports itself skipped
         modelDir = Files.createTempDirectory("univar-cuda-parity").resolve("minilm");
-        OnnxBertImporter.importModel(MiniLmFiles.onnx(), MiniLmFiles.tokenizerJson(), modelDir);
+        if (CudaEncoderTest.class.getResource(MiniLmFiles.ONNX_RESOURCE) != null) {
+            OnnxBertImporter.importModel(MiniLmFiles.onnx(), MiniLmFiles.tokenizerJson(), modelDir);
+            modelKind = "all-MiniLM-L6-v2";
+        } else {
+            // The GPU bundle (bench/gpu-prepare.sh) leaves out the 83 MB MiniLM jar: the same shapes with random
+            // weights compare the two backends just as well.
+            modelDir = randomMiniLm(modelDir.getParent());
+            modelKind = "random weights of all-MiniLM-L6-v2's shape";
+        }
+        System.out.println("CUDA check encoder model: " + modelKind);
         cpu = EmbeddingModel.load(modelDir, new CpuBackend());
         texts = texts();
         cpuEmbeddings = new ArrayList<>();
@@ -61,6 +71,31 @@ class CudaEncoderTest {
     @AfterAll
     void tearDown() {
         if (cpu != null) cpu.close();
+    }
+
+    /**
+     * A BERT folder of all-MiniLM-L6-v2's shape (6 layers, hidden 384, 12 heads, FFN 1536, 30,522 ids, 512
+     * positions) with random weights and a WordPiece vocabulary made up here: the special tokens, single
+     * characters (ASCII and the CJK/German characters of {@link #texts}), the texts' words and numbered fillers.
+     */
+    static Path randomMiniLm(Path parent) throws java.io.IOException {
+        java.util.LinkedHashSet<String> vocab = new java.util.LinkedHashSet<>(List.of("[PAD]"));
+        for (int i = 1; i < 100; i++) vocab.add("[unused" + i + "]");
+        vocab.addAll(List.of("[UNK]", "[CLS]", "[SEP]", "[MASK]"));
+        for (char c = '!'; c <= '~'; c++) {
+            vocab.add(String.valueOf(Character.toLowerCase(c)));
+            vocab.add("##" + Character.toLowerCase(c));
+        }
+        for (String t : texts()) {
+            for (String w : t.toLowerCase(Locale.ROOT).split("[^\\p{L}\\p{N}]+")) if (!w.isEmpty()) vocab.add(w);
+            t.codePoints().filter(Character::isLetter).forEach(cp -> vocab.add(new String(Character.toChars(Character.toLowerCase(cp)))));
+        }
+        for (int i = 0; vocab.size() < 30522; i++) vocab.add("filler" + i);
+        Path vocabFile = parent.resolve("vocab.txt");
+        Files.write(vocabFile, vocab);
+        Path dir = parent.resolve("minilm-random");
+        dev.univar.nn.ModelInit.create(vocabFile, 6, 384, 12, 1536, 512, dir, 42);
+        return dir;
     }
 
     /** Short, long (truncated at 256 tokens), empty and non-Latin texts, shuffled so that batches mix lengths. */
