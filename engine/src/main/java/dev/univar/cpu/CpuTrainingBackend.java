@@ -231,13 +231,14 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
         split(chunks, GELU_CHUNK, (part, from, to) -> {
             MemorySegment g = geluScratch[part];
             for (long c = from; c < to; c++) {
-                long start = c * GELU_CHUNK, len = Math.min(GELU_CHUNK, n - start);
+                long start = c * GELU_CHUNK;
+                int len = (int) Math.min(GELU_CHUNK, n - start); // int: masks from long indices are not intrinsified
                 // gelu'(x) = Φ(x) + x φ(x), and Φ(x) = gelu(x) / x: the vectorised GELU gives Φ with its accuracy
                 // (relative, also in the negative tail) without a second erf implementation.
                 VecMath.gelu(xs.asSlice(start * Float.BYTES, len * Float.BYTES), g, 0, len);
-                for (long i = 0; i < len; i += VL) {
+                for (int i = 0; i < len; i += VL) {
                     VectorMask<Float> m = S.indexInRange(i, len);
-                    long off = (start + i) * Float.BYTES, goff = i * Float.BYTES;
+                    long off = (start + i) * Float.BYTES, goff = (long) i * Float.BYTES;
                     FloatVector v = FloatVector.fromMemorySegment(S, xs, off, ORDER, m);
                     FloatVector y = FloatVector.fromMemorySegment(S, g, goff, ORDER, m);
                     // Near 0, gelu(x)/x loses its digits: Φ(x) = 1/2 + x φ(0) + O(x³) there.
@@ -366,21 +367,32 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
         float decay = (float) (1 - lr * weightDecay), stepSize = (float) (lr / bc1);
         float invSqrtBc2 = (float) (1 / Math.sqrt(bc2)), epsF = (float) eps;
         float b1 = (float) beta1, b2 = (float) beta2, c1 = (float) (1 - beta1), c2 = (float) (1 - beta2);
-        long vectors = (n + VL - 1) / VL;
+        // Whole vectors without masks (masks from long indices are not intrinsified: ~10 ns per parameter), the last
+        // n % VL elements in scalar code with the same float operations in the same order.
+        long vectors = n / VL;
         split(vectors, VL, (part, from, to) -> {
             for (long vi = from; vi < to; vi++) {
-                long i = vi * VL, off = i * Float.BYTES;
-                VectorMask<Float> mk = S.indexInRange(i, n);
-                FloatVector g = FloatVector.fromMemorySegment(S, gs, off, ORDER, mk);
-                FloatVector mv = FloatVector.fromMemorySegment(S, ms, off, ORDER, mk).mul(b1).add(g.mul(c1));
-                FloatVector vv = FloatVector.fromMemorySegment(S, vs, off, ORDER, mk).mul(b2).add(g.mul(g).mul(c2));
-                mv.intoMemorySegment(ms, off, ORDER, mk);
-                vv.intoMemorySegment(vs, off, ORDER, mk);
+                long off = vi * VL * Float.BYTES;
+                FloatVector g = FloatVector.fromMemorySegment(S, gs, off, ORDER);
+                FloatVector mv = FloatVector.fromMemorySegment(S, ms, off, ORDER).mul(b1).add(g.mul(c1));
+                FloatVector vv = FloatVector.fromMemorySegment(S, vs, off, ORDER).mul(b2).add(g.mul(g).mul(c2));
+                mv.intoMemorySegment(ms, off, ORDER);
+                vv.intoMemorySegment(vs, off, ORDER);
                 FloatVector denom = vv.sqrt().mul(invSqrtBc2).add(epsF);
-                FloatVector p = FloatVector.fromMemorySegment(S, ps, off, ORDER, mk).mul(decay);
-                p.sub(mv.mul(stepSize).div(denom)).intoMemorySegment(ps, off, ORDER, mk);
+                FloatVector p = FloatVector.fromMemorySegment(S, ps, off, ORDER).mul(decay);
+                p.sub(mv.mul(stepSize).div(denom)).intoMemorySegment(ps, off, ORDER);
             }
         });
+        for (long i = vectors * VL; i < n; i++) {
+            float g = gs.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+            float mv = ms.getAtIndex(ValueLayout.JAVA_FLOAT, i) * b1 + g * c1;
+            float vv = vs.getAtIndex(ValueLayout.JAVA_FLOAT, i) * b2 + g * g * c2;
+            ms.setAtIndex(ValueLayout.JAVA_FLOAT, i, mv);
+            vs.setAtIndex(ValueLayout.JAVA_FLOAT, i, vv);
+            float denom = (float) Math.sqrt(vv) * invSqrtBc2 + epsF;
+            float p = ps.getAtIndex(ValueLayout.JAVA_FLOAT, i) * decay;
+            ps.setAtIndex(ValueLayout.JAVA_FLOAT, i, p - mv * stepSize / denom);
+        }
     }
 
     @Override
@@ -392,14 +404,18 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
         int parts = split(blocks, block, (part, from, to) -> {
             double s = 0;
             for (long bl = from; bl < to; bl++) {
-                long end = Math.min(n, (bl + 1) * block);
+                long begin = bl * block, end = Math.min(n, (bl + 1) * block), full = begin + (end - begin) / VL * VL;
                 FloatVector acc = FloatVector.zero(S);
-                for (long i = bl * block; i < end; i += VL) {
-                    VectorMask<Float> m = S.indexInRange(i, end);
-                    FloatVector v = FloatVector.fromMemorySegment(S, ts, i * Float.BYTES, ORDER, m);
+                for (long i = begin; i < full; i += VL) {
+                    FloatVector v = FloatVector.fromMemorySegment(S, ts, i * Float.BYTES, ORDER);
                     acc = v.fma(v, acc);
                 }
-                s += acc.reduceLanes(VectorOperators.ADD);
+                float tail = 0;
+                for (long i = full; i < end; i++) {
+                    float x = ts.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                    tail = Math.fma(x, x, tail);
+                }
+                s += acc.reduceLanes(VectorOperators.ADD) + tail;
             }
             partialSums[part] = s;
         });
@@ -412,14 +428,14 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
     public void scale(Tensor t, float factor, long n) {
         TrainingChecks.elements(t, n);
         MemorySegment ts = t.data();
-        long vectors = (n + VL - 1) / VL;
+        long vectors = n / VL;
         split(vectors, VL, (part, from, to) -> {
             for (long vi = from; vi < to; vi++) {
-                long i = vi * VL, off = i * Float.BYTES;
-                VectorMask<Float> m = S.indexInRange(i, n);
-                FloatVector.fromMemorySegment(S, ts, off, ORDER, m).mul(factor).intoMemorySegment(ts, off, ORDER, m);
+                long off = vi * VL * Float.BYTES;
+                FloatVector.fromMemorySegment(S, ts, off, ORDER).mul(factor).intoMemorySegment(ts, off, ORDER);
             }
         });
+        for (long i = vectors * VL; i < n; i++) ts.setAtIndex(ValueLayout.JAVA_FLOAT, i, ts.getAtIndex(ValueLayout.JAVA_FLOAT, i) * factor);
     }
 
     @Override
