@@ -34,8 +34,9 @@ import java.util.concurrent.Callable;
                 "           sequences/s; and the forward + backward alone, GFLOP/s (3 × the",
                 "           forward's FLOP) and its ratio to the forward's GFLOP/s",
                 "--device all runs every device this machine has (a line says why one is",
-                "skipped) and ends with a line that puts them side by side, each with its",
-                "speed-up over the first. On a GPU the operands live in device memory and each",
+                "skipped; the cpu runs last) and ends with a line that puts them side by side,",
+                "the cpu first, each other with its speed-up over the cpu. On a GPU the",
+                "operands live in device memory and each",
                 "timed sample ends with a synchronisation.",
                 "On the cpu without --threads: a row per thread count from 1 to the number of",
                 "cores (all cores only with --device all); the last line is the largest."})
@@ -160,6 +161,8 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
         }
+        // Side by side with the cpu first (measured last), so each ratio is a speed-up over the cpu.
+        results.sort(java.util.Comparator.comparing((Result r) -> !r.label().startsWith("cpu")));
         out.println(byDevice && results.size() > 1 ? sideBySide(results, modelName) : single);
         return 0;
     }
@@ -187,8 +190,9 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * The devices to run, in order. {@code all}: the cpu (all cores, or --threads) then each other device this
-     * build knows at each --precision; one that cannot be opened here is skipped with a one-line note. A named
+     * The devices to run, in order. {@code all}: each device this build knows other than the cpu, at each
+     * --precision (one that cannot be opened here is skipped with a one-line note), then the cpu (all cores, or
+     * --threads). A named
      * device that cannot be opened fails the command (exit 2) with its reason.
      */
     private List<Device> devices() {
@@ -196,7 +200,6 @@ final class BenchCommand implements Callable<Integer> {
         List<Precision> precs = List.copyOf(new LinkedHashSet<>(precisions));
         List<Device> list = new ArrayList<>();
         if (device.equalsIgnoreCase("all")) {
-            list.add(Device.cpu(threads != null ? threads : cores));
             if (precs.stream().anyMatch(p -> p != Precision.FP32))
                 System.err.println("univar bench: the cpu computes in fp32; --precision applies to the other devices");
             for (String name : Backends.names()) {
@@ -210,6 +213,9 @@ final class BenchCommand implements Callable<Integer> {
                 }
                 for (Precision p : precs) list.add(new Device(name, 0, p, 0));
             }
+            // The cpu last: on a GPU machine its runs are the slow ones, and a time limit that cuts the command short
+            // should cost the cpu figures rather than the accelerator's (each is recorded as soon as measured).
+            list.add(Device.cpu(threads != null ? threads : cores));
             return list;
         }
         Device named = Device.parse(device, precs.getFirst(), threads != null ? threads : cores);
