@@ -1,5 +1,7 @@
 package dev.univar.cpu;
 
+import dev.univar.TestTensors;
+
 import dev.univar.tensor.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -23,9 +25,7 @@ class CpuTrainingBackendTest {
     private final Random random = new Random(11);
 
     private Tensor rnd(int n, double scale) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float) (scale * random.nextGaussian());
-        return Tensor.of(arena, v, n);
+        return TestTensors.gaussian(Tensor.allocate(arena, n), n, scale, random);
     }
 
     private Tensor copy(Tensor t) {
@@ -36,13 +36,8 @@ class CpuTrainingBackendTest {
         assertClose(toDouble(expected, (int) expected.size()), toDouble(actual, (int) actual.size()), REL, what);
     }
 
-    private float[] mask(int batch, int seq) {
-        float[] m = new float[batch * seq];
-        for (int b = 0; b < batch; b++) {
-            int len = b == 0 ? seq : b == batch - 1 && batch > 2 ? 0 : 1 + random.nextInt(seq);
-            for (int t = 0; t < len; t++) m[b * seq + t] = 1;
-        }
-        return m;
+    private Tensor mask(int batch, int seq) {
+        return TestTensors.prefixMask(Tensor.allocate(arena, batch * seq), batch, seq, random);
     }
 
     @ParameterizedTest
@@ -89,7 +84,7 @@ class CpuTrainingBackendTest {
             for (int[] s : new int[][]{{3, 33, 3, 17}, {2, 7, 2, 32}, {4, 64, 2, 8}, {1, 1, 1, 1}}) {
                 int batch = s[0], seq = s[1], heads = s[2], hd = s[3], size = batch * seq * heads * hd;
                 Tensor q = rnd(size, 1), k = rnd(size, 1), v = rnd(size, 1), dOut = rnd(size, 1);
-                Tensor mask = Tensor.of(arena, mask(batch, seq), batch * seq);
+                Tensor mask = mask(batch, seq);
                 int ps = batch * heads * seq * seq;
                 Tensor eO = rnd(size, 0), aO = rnd(size, 0), eP = rnd(ps, 0), aP = rnd(ps, 1);
                 ref.attentionForwardTrain(q, k, v, mask, eO, eP, batch, seq, heads, hd);
@@ -119,7 +114,7 @@ class CpuTrainingBackendTest {
                 close(ep, ap, "embeddings dPosition");
                 close(et, at, "embeddings dTokenType");
 
-                Tensor mask = Tensor.of(arena, mask(batch, seq), tokens), dPool = rnd(batch * hidden, 1);
+                Tensor mask = mask(batch, seq), dPool = rnd(batch * hidden, 1);
                 Tensor eX = rnd(tokens * hidden, 0), aX = rnd(tokens * hidden, 1);
                 ref.meanPoolBackward(dPool, mask, eX, batch, seq, hidden);
                 cpu.meanPoolBackward(dPool, mask, aX, batch, seq, hidden);

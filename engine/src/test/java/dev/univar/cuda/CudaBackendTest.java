@@ -1,5 +1,7 @@
 package dev.univar.cuda;
 
+import dev.univar.TestTensors;
+
 import dev.univar.cpu.CpuBackend;
 import dev.univar.cpu.ScalarBackend;
 import dev.univar.tensor.Activation;
@@ -303,30 +305,12 @@ class CudaBackendTest extends CudaFp32TestBase {
 
     // ---- tensors ----
 
-    /**
-     * Padding masks {@code [batch, seq]}: row 0 all real tokens, row 1 only the first token, row 2 random with at
-     * least one real token, any further rows random (which may be all padding).
-     */
     private Tensor mask(int batch, int seq) {
-        Tensor mask = allocate(batch * seq);
-        for (int b = 0; b < batch; b++) {
-            for (int t = 0; t < seq; t++) {
-                boolean real = switch (b) {
-                    case 0 -> true;
-                    case 1 -> t == 0;
-                    case 2 -> t == seq / 2 || random.nextBoolean();
-                    default -> seq > 4 && random.nextInt(3) == 0;
-                };
-                mask.set((long) b * seq + t, real ? 1 : 0);
-            }
-        }
-        return mask;
+        return TestTensors.scatteredMask(allocate(batch * seq), batch, seq, random);
     }
 
     private Tensor random(int n, float scale) {
-        Tensor t = allocate(n);
-        for (int i = 0; i < n; i++) t.set(i, (random.nextFloat() * 2 - 1) * scale);
-        return t;
+        return TestTensors.uniform(allocate(n), n, scale, random);
     }
 
     private Tensor withSentinel(int n) {

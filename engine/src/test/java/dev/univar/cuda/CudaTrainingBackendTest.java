@@ -1,5 +1,7 @@
 package dev.univar.cuda;
 
+import dev.univar.TestTensors;
+
 import dev.univar.cpu.ScalarTrainingBackend;
 import dev.univar.tensor.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -26,9 +28,7 @@ class CudaTrainingBackendTest extends CudaFp32TestBase {
     }
 
     private Tensor rnd(int n, double scale) {
-        Tensor t = allocate(n);
-        for (int i = 0; i < n; i++) t.set(i, (float) (scale * random.nextGaussian()));
-        return t;
+        return TestTensors.gaussian(allocate(n), n, scale, random);
     }
 
     private Tensor copy(Tensor t) {
@@ -38,12 +38,7 @@ class CudaTrainingBackendTest extends CudaFp32TestBase {
     }
 
     private Tensor mask(int batch, int seq) {
-        Tensor m = allocate(batch * seq);
-        for (int b = 0; b < batch; b++) {
-            int len = b == 0 ? seq : b == batch - 1 && batch > 2 ? 0 : 1 + random.nextInt(seq);
-            for (int t = 0; t < len; t++) m.set((long) b * seq + t, 1);
-        }
-        return m;
+        return TestTensors.prefixMask(allocate(batch * seq), batch, seq, random);
     }
 
     private void close(String check, Tensor expected, Tensor actual, String what) {
