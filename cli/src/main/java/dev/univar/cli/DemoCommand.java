@@ -45,8 +45,10 @@ final class DemoCommand implements Callable<Integer> {
         Files.createDirectories(output);
         String threadArg = String.valueOf(threads != null ? threads : Runtime.getRuntime().availableProcessors());
         List<String> common = List.of("--corpus", file.toString(), "--max-length", String.valueOf(maxLength), "--threads", threadArg);
-        // The trained model is cached per sample content and settings: the second demo skips training.
-        String key = digest(file, steps + "/" + maxLength).substring(0, 16);
+        // The trained model is cached per sample (its content and its path: training's --resume checks that a run
+        // continues on the same corpus path, so another clone of the project gets a cache entry of its own) and
+        // settings: the second demo skips training.
+        String key = digest(file, file.toAbsolutePath().normalize() + "/" + steps + "/" + maxLength).substring(0, 16);
         Path model = ModelStore.home().resolve("demo").resolve("univar-" + key);
 
         step("1/5 train a UniVaR model (" + steps + " steps; cached in " + model + ")");

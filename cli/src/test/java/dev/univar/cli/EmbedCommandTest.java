@@ -211,5 +211,12 @@ class EmbedCommandTest {
                 "--output", out.toString());
         assertEquals(0, again.exit(), again.err());
         assertTrue(again.err().contains("already reached step 2"), again.err());
+        // The same sample at another path (another clone of the project) trains its own model: it used to hit the
+        // first run's cache entry, whose --resume refused a different corpus path.
+        Path moved = Files.createDirectories(dir.resolve("other-clone")).resolve("pct-answers.csv");
+        Files.copy(sample, moved);
+        Run elsewhere = run("demo", "--sample", moved.toString(), "--max-length", "32", "--steps", "2",
+                "--output", dir.resolve("demo2").toString());
+        assertEquals(0, elsewhere.exit(), elsewhere.err());
     }
 }
