@@ -116,54 +116,70 @@ public class CpuBackend implements Backend {
      * One row, three passes: mean, then the variance around it (two-pass, as the reference: no cancellation),
      * then the output. Each output element is written only after its inputs were last read, so {@code out}
      * may alias {@code x} or {@code residual}.
+     *
+     * <p>Every vector stays inside this method and out of conditional reassignments: with the {@code x + residual}
+     * load in a helper returning a FloatVector, or under an {@code if} in the loop, C2 boxed vectors (the forward's
+     * steady state allocated here and collected garbage about 15 times a second).
      */
     private static void layerNormRow(MemorySegment x, MemorySegment res, MemorySegment gamma, MemorySegment beta,
                                      float eps, MemorySegment out, long base, int dim) {
-        // Whole vectors unmasked, a ragged end masked: masks on every step cost about 2x.
+        // Whole vectors unmasked, a ragged end masked: masks on every step cost about 2x. The residual test sits
+        // outside the loops: a vector reassigned under an if inside them was boxed by C2 (it allocated per step).
         int whole = dim / VL * VL;
+        VectorMask<Float> m = S.indexInRange(whole, dim);
+        long tailOff = base + (long) whole * Float.BYTES, tailP = (long) whole * Float.BYTES;
         FloatVector acc = FloatVector.zero(S);
-        for (int i = 0; i < whole; i += VL) acc = acc.add(load(x, res, base + (long) i * Float.BYTES));
-        if (whole < dim) acc = acc.add(load(x, res, base + (long) whole * Float.BYTES, S.indexInRange(whole, dim)));
+        if (res == null) {
+            for (int i = 0; i < whole; i += VL) acc = acc.add(FloatVector.fromMemorySegment(S, x, base + (long) i * Float.BYTES, ORDER));
+            if (whole < dim) acc = acc.add(FloatVector.fromMemorySegment(S, x, tailOff, ORDER, m));
+        } else {
+            for (int i = 0; i < whole; i += VL) {
+                long off = base + (long) i * Float.BYTES;
+                acc = acc.add(FloatVector.fromMemorySegment(S, x, off, ORDER).add(FloatVector.fromMemorySegment(S, res, off, ORDER)));
+            }
+            if (whole < dim)
+                acc = acc.add(FloatVector.fromMemorySegment(S, x, tailOff, ORDER, m).add(FloatVector.fromMemorySegment(S, res, tailOff, ORDER, m)));
+        }
         float mean = acc.reduceLanes(VectorOperators.ADD) / dim;
         FloatVector sq = FloatVector.zero(S);
-        for (int i = 0; i < whole; i += VL) {
-            FloatVector d = load(x, res, base + (long) i * Float.BYTES).sub(mean);
-            sq = d.fma(d, sq);
-        }
-        if (whole < dim) {
-            VectorMask<Float> m = S.indexInRange(whole, dim);
-            FloatVector d = load(x, res, base + (long) whole * Float.BYTES, m).sub(mean, m); // lanes past dim stay 0
-            sq = d.fma(d, sq);
+        if (res == null) {
+            for (int i = 0; i < whole; i += VL) {
+                FloatVector d = FloatVector.fromMemorySegment(S, x, base + (long) i * Float.BYTES, ORDER).sub(mean);
+                sq = d.fma(d, sq);
+            }
+            if (whole < dim) {
+                FloatVector d = FloatVector.fromMemorySegment(S, x, tailOff, ORDER, m).sub(mean, m); // lanes past dim stay 0
+                sq = d.fma(d, sq);
+            }
+        } else {
+            for (int i = 0; i < whole; i += VL) {
+                long off = base + (long) i * Float.BYTES;
+                FloatVector d = FloatVector.fromMemorySegment(S, x, off, ORDER).add(FloatVector.fromMemorySegment(S, res, off, ORDER)).sub(mean);
+                sq = d.fma(d, sq);
+            }
+            if (whole < dim) {
+                FloatVector d = FloatVector.fromMemorySegment(S, x, tailOff, ORDER, m)
+                        .add(FloatVector.fromMemorySegment(S, res, tailOff, ORDER, m)).sub(mean, m);
+                sq = d.fma(d, sq);
+            }
         }
         float var = sq.reduceLanes(VectorOperators.ADD) / dim;
         float inv = (float) (1 / Math.sqrt((double) var + eps));
         for (int i = 0; i < whole; i += VL) {
             long off = base + (long) i * Float.BYTES, p = (long) i * Float.BYTES;
-            FloatVector y = load(x, res, off).sub(mean).mul(inv);
+            FloatVector v = res == null ? FloatVector.fromMemorySegment(S, x, off, ORDER)
+                    : FloatVector.fromMemorySegment(S, x, off, ORDER).add(FloatVector.fromMemorySegment(S, res, off, ORDER));
             FloatVector g = FloatVector.fromMemorySegment(S, gamma, p, ORDER);
             FloatVector b = FloatVector.fromMemorySegment(S, beta, p, ORDER);
-            y.fma(g, b).intoMemorySegment(out, off, ORDER);
+            v.sub(mean).mul(inv).fma(g, b).intoMemorySegment(out, off, ORDER);
         }
         if (whole < dim) {
-            VectorMask<Float> m = S.indexInRange(whole, dim);
-            long off = base + (long) whole * Float.BYTES, p = (long) whole * Float.BYTES;
-            FloatVector y = load(x, res, off, m).sub(mean).mul(inv);
-            FloatVector g = FloatVector.fromMemorySegment(S, gamma, p, ORDER, m);
-            FloatVector b = FloatVector.fromMemorySegment(S, beta, p, ORDER, m);
-            y.fma(g, b).intoMemorySegment(out, off, ORDER, m);
+            FloatVector v = res == null ? FloatVector.fromMemorySegment(S, x, tailOff, ORDER, m)
+                    : FloatVector.fromMemorySegment(S, x, tailOff, ORDER, m).add(FloatVector.fromMemorySegment(S, res, tailOff, ORDER, m));
+            FloatVector g = FloatVector.fromMemorySegment(S, gamma, tailP, ORDER, m);
+            FloatVector b = FloatVector.fromMemorySegment(S, beta, tailP, ORDER, m);
+            v.sub(mean).mul(inv).fma(g, b).intoMemorySegment(out, tailOff, ORDER, m);
         }
-    }
-
-    /** x (+ residual) at byte offset {@code off}, a whole vector. */
-    private static FloatVector load(MemorySegment x, MemorySegment res, long off) {
-        FloatVector v = FloatVector.fromMemorySegment(S, x, off, ORDER);
-        return res == null ? v : v.add(FloatVector.fromMemorySegment(S, res, off, ORDER));
-    }
-
-    /** x (+ residual) at byte offset {@code off}, masked lanes zero. */
-    private static FloatVector load(MemorySegment x, MemorySegment res, long off, VectorMask<Float> m) {
-        FloatVector v = FloatVector.fromMemorySegment(S, x, off, ORDER, m);
-        return res == null ? v : v.add(FloatVector.fromMemorySegment(S, res, off, ORDER, m));
     }
 
     @Override
