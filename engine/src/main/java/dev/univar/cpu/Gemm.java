@@ -4,6 +4,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -15,10 +16,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * followed by GELU, blocked the Goto/BLIS way.
  *
  * <ul>
- *   <li>B is packed into {@code float[]} panels, either once per call or once for many calls
- *       ({@link #pack}: the encoder's constant weights), of {@link #NR} columns, {@code kc} rows at a
- *       time, zero-padded to a whole panel, so the micro-kernel never needs a column tail and every B load is
- *       one aligned-in-practice contiguous vector. Both layouts of B (plain and transposed) end up identical.</li>
+ *   <li>B is packed, either once per call or once for many calls ({@link #pack}: the encoder's constant
+ *       weights), into panels of {@link #NR} columns, {@code kc} rows at a time, zero-padded to a whole panel, so
+ *       the micro-kernel never needs a column tail and every B load is one contiguous vector. The panels live
+ *       off-heap, aligned to 64 bytes, so no 512-bit load straddles two cache lines (in a {@code float[]} their
+ *       alignment was the heap's choice and varied from one JVM to the next). Both layouts of B (plain and
+ *       transposed) end up identical.</li>
  *   <li>Each tile of C ({@link #MC} rows by a range of panels) packs its rows of A into a per-thread
  *       {@code float[]} of {@link #MR}-row micro-panels (kk-major), zero-padded to whole micro-panels.</li>
  *   <li>The micro-kernel keeps an MR x NR block of C in 16 vector registers (of AVX-512's 32) and does one FMA per register
@@ -50,7 +53,8 @@ final class Gemm {
 
     private final ThreadPool pool;
     private final Scratch[] scratch;
-    private float[] packedB = new float[0];
+    /** The per-call packed B (when B is not prepacked): off-heap, 64-byte aligned, grown on demand. */
+    private MemorySegment packedB = MemorySegment.NULL;
     private float[] paddedBias = new float[0];
 
     /** Per-thread buffers, grown on demand and kept: a matmul call allocates nothing once warm. */
@@ -68,12 +72,15 @@ final class Gemm {
 
     /** op(B) packed for {@link #multiplyPacked}: immutable, shareable between threads and calls. */
     static final class Packed implements dev.univar.tensor.PackedMatrix {
-        final float[] data;
+        final MemorySegment data;
         final int n, k, kcNominal, nPad;
         final Gemm owner;
+        /** Owns {@link #data}; closing the matrix frees it. */
+        private final Arena arena;
 
-        Packed(Gemm owner, float[] data, int n, int k, int kcNominal, int nPad) {
+        Packed(Gemm owner, Arena arena, MemorySegment data, int n, int k, int kcNominal, int nPad) {
             this.owner = owner;
+            this.arena = arena;
             this.data = data;
             this.n = n;
             this.k = k;
@@ -90,6 +97,11 @@ final class Gemm {
         public int k() {
             return k;
         }
+
+        @Override
+        public void close() {
+            if (arena.scope().isAlive()) arena.close();
+        }
     }
 
     /** Equal k blocks of at most KC_MAX rather than full ones plus a sliver. */
@@ -101,12 +113,13 @@ final class Gemm {
     /** Packs op(B) once for many {@link #multiplyPacked} calls (split over the pool). */
     synchronized Packed pack(MemorySegment b, boolean transB, int n, int k) {
         int panels = (n + NR - 1) / NR, nPad = panels * NR, kc = kcNominal(k);
-        float[] pb = new float[Math.multiplyExact(k, nPad)];
+        Arena arena = Arena.ofShared(); // read by the pool's threads; freed by Packed.close()
+        MemorySegment pb = arena.allocate(Math.max(1, Math.multiplyExact((long) k, nPad)) * Float.BYTES, 64);
         int parts = Math.min(pool.threads(), Math.max(1, panels));
         if (k > 0) pool.run(parts, part -> {
             for (int p = part; p < panels; p += parts) packB(b, transB, n, k, kc, nPad, p, pb, scratch[part].row);
         });
-        return new Packed(this, pb, n, k, kc, nPad);
+        return new Packed(this, arena, pb, n, k, kc, nPad);
     }
 
     /** {@link #multiply} with B packed by {@link #pack}. */
@@ -127,7 +140,7 @@ final class Gemm {
     }
 
     /** B is {@code b} (packed here, into the reused buffer) unless {@code prepacked} is given. */
-    private void run(MemorySegment a, boolean transA, MemorySegment b, boolean transB, float[] prepacked,
+    private void run(MemorySegment a, boolean transA, MemorySegment b, boolean transB, MemorySegment prepacked,
                      int kcNominal, MemorySegment bias, MemorySegment c, int m, int n, int k,
                      boolean accumulate, boolean gelu) {
         if (m == 0 || n == 0) return;
@@ -151,12 +164,13 @@ final class Gemm {
             return;
         }
 
-        float[] pb;
+        MemorySegment pb;
         if (prepacked != null) {
             pb = prepacked;
         } else {
-            int packedSize = Math.multiplyExact(k, nPad);
-            if (packedB.length < packedSize) packedB = new float[packedSize];
+            long packedSize = Math.multiplyExact((long) k, nPad);
+            if (packedB.byteSize() < packedSize * Float.BYTES) // 64-byte aligned, like packed matrices; freed by the GC
+                packedB = Arena.ofAuto().allocate(Math.max(1, packedSize) * Float.BYTES, 64);
             pb = packedB;
             // Pack B, panels split across threads.
             int bParts = Math.min(parts, panels);
@@ -190,7 +204,7 @@ final class Gemm {
 
     /** Packs panel p of op(B) (columns [p*NR, p*NR + NR)) for every k block into {@code pb}. */
     private static void packB(MemorySegment b, boolean transB, int n, int k, int kcNominal, int nPad, int p,
-                              float[] pb, float[] row) {
+                              MemorySegment pb, float[] row) {
         int j0 = p * NR;
         int width = Math.min(NR, n - j0);
         VectorMask<Float> m0 = S.indexInRange(0, width), m1 = S.indexInRange(VL, width);
@@ -203,11 +217,11 @@ final class Gemm {
                     long off = ((long) (k0 + kk) * n + j0) * Float.BYTES;
                     int dst = base + kk * NR;
                     if (width == NR) {
-                        FloatVector.fromMemorySegment(S, b, off, ORDER).intoArray(pb, dst);
-                        FloatVector.fromMemorySegment(S, b, off + VL * Float.BYTES, ORDER).intoArray(pb, dst + VL);
+                        FloatVector.fromMemorySegment(S, b, off, ORDER).intoMemorySegment(pb, (long) dst * Float.BYTES, ORDER);
+                        FloatVector.fromMemorySegment(S, b, off + VL * Float.BYTES, ORDER).intoMemorySegment(pb, (long) (dst + VL) * Float.BYTES, ORDER);
                     } else {
-                        FloatVector.fromMemorySegment(S, b, off, ORDER, m0).intoArray(pb, dst);
-                        FloatVector.fromMemorySegment(S, b, off + VL * Float.BYTES, ORDER, m1).intoArray(pb, dst + VL);
+                        FloatVector.fromMemorySegment(S, b, off, ORDER, m0).intoMemorySegment(pb, (long) dst * Float.BYTES, ORDER);
+                        FloatVector.fromMemorySegment(S, b, off + VL * Float.BYTES, ORDER, m1).intoMemorySegment(pb, (long) (dst + VL) * Float.BYTES, ORDER);
                     }
                 }
             } else {
@@ -215,9 +229,9 @@ final class Gemm {
                 for (int jj = 0; jj < NR; jj++) {
                     if (jj < width) {
                         MemorySegment.copy(b, ValueLayout.JAVA_FLOAT, ((long) (j0 + jj) * k + k0) * Float.BYTES, row, 0, kc);
-                        for (int kk = 0; kk < kc; kk++) pb[base + kk * NR + jj] = row[kk];
+                        for (int kk = 0; kk < kc; kk++) pb.setAtIndex(ValueLayout.JAVA_FLOAT, base + kk * NR + jj, row[kk]);
                     } else {
-                        for (int kk = 0; kk < kc; kk++) pb[base + kk * NR + jj] = 0f;
+                        for (int kk = 0; kk < kc; kk++) pb.setAtIndex(ValueLayout.JAVA_FLOAT, base + kk * NR + jj, 0f);
                     }
                 }
             }
@@ -273,7 +287,7 @@ final class Gemm {
 
     /** C rows [i0, i0 + mc), panels [p0, p1): all k blocks, then the activation. */
     private static void tile(MemorySegment a, boolean transA, MemorySegment c, int m, int n, int k, int kcNominal,
-                             int nPad, float[] pb, float[] bias, int i0, int mc, int p0, int p1,
+                             int nPad, MemorySegment pb, float[] bias, int i0, int mc, int p0, int p1,
                              boolean accumulate, boolean gelu, Scratch s) {
         int aPanels = (mc + MR - 1) / MR;
         for (int k0 = 0; k0 < k; k0 += kcNominal) {
@@ -314,15 +328,16 @@ final class Gemm {
      * segment stores behind branches or a helper call, C2 kept them boxed and allocated 12 vectors per k step
      * (about 7x slower). Each accumulator also starts from its own {@code zero()} for the same reason.
      */
-    static void kernel(int kc, float[] a, int ao, float[] b, int bo, float[] tile) {
+    static void kernel(int kc, float[] a, int ao, MemorySegment b, int bo, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S),
                 c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S),
                 c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S),
                 c60 = FloatVector.zero(S), c61 = FloatVector.zero(S), c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
         for (int kk = 0; kk < kc; kk++) {
             int bi = bo + kk * NR, ai = ao + kk * MR;
-            FloatVector b0 = FloatVector.fromArray(S, b, bi);
-            FloatVector b1 = FloatVector.fromArray(S, b, bi + VL);
+            long bb = (long) bi * Float.BYTES;
+            FloatVector b0 = FloatVector.fromMemorySegment(S, b, bb, ORDER);
+            FloatVector b1 = FloatVector.fromMemorySegment(S, b, bb + VL * Float.BYTES, ORDER);
             FloatVector x = FloatVector.broadcast(S, a[ai]);
             c00 = b0.fma(x, c00);
             c01 = b1.fma(x, c01);
