@@ -1,8 +1,10 @@
 package dev.univar.corpus;
 
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Which input column (CSV) or field (JSONL) holds each part of a QA pair. Parsed from
@@ -16,7 +18,9 @@ public record ColumnMap(String question, String answer, String model, String lan
     private static final Set<String> PARTS = Set.of("question", "answer", "model", "lang", "question_id");
 
     public ColumnMap {
-        explicit = Set.copyOf(explicit);
+        // Sorted, so that toString (part of a training run's identity, which --resume compares across JVMs) does
+        // not depend on Set.copyOf's iteration order, which is randomised per JVM.
+        explicit = Collections.unmodifiableSortedSet(new TreeSet<>(explicit));
     }
 
     /** Parses {@code part=column,...}; an unknown part or a malformed entry is an IllegalArgumentException. */
