@@ -65,8 +65,19 @@ final class Attention {
      */
     synchronized void run(MemorySegment q, int qCol, MemorySegment k, int kCol, MemorySegment v, int vCol, int ld,
                           MemorySegment mask, MemorySegment out, int batch, int seq, int heads, int headDim) {
+        run(q, qCol, k, kCol, v, vCol, ld, mask, out, null, batch, seq, heads, headDim);
+    }
+
+    /**
+     * {@link #run} that also writes the attention probabilities into {@code probs[batch, heads, seq, seq]} (query
+     * row, then key column; padded keys 0, a sequence without any real key all 0), for the training forward;
+     * {@code probs} null writes none. The output is the same either way.
+     */
+    synchronized void run(MemorySegment q, int qCol, MemorySegment k, int kCol, MemorySegment v, int vCol, int ld,
+                          MemorySegment mask, MemorySegment out, MemorySegment probs, int batch, int seq, int heads,
+                          int headDim) {
         int pairs = batch * heads;
-        if (pairs == 0 || seq == 0 || headDim == 0) return;
+        if (pairs == 0 || seq == 0 || (headDim == 0 && probs == null)) return; // with no head dims, probs are still uniform
         long macs = (long) pairs * seq * seq * headDim * 2;
         int parts = macs < PARALLEL_MIN_MACS ? 1 : Math.min(pool.threads(), pairs);
         AtomicInteger next = new AtomicInteger();
@@ -74,13 +85,13 @@ final class Attention {
             Scratch s = scratch[part];
             s.ensure(seq, headDim);
             for (int t = next.getAndIncrement(); t < pairs; t = next.getAndIncrement())
-                head(q, qCol, k, kCol, v, vCol, ld, mask, out, t / heads, t % heads, seq, heads, headDim, s);
+                head(q, qCol, k, kCol, v, vCol, ld, mask, out, probs, t / heads, t % heads, seq, heads, headDim, s);
         });
     }
 
     private static void head(MemorySegment q, int qCol, MemorySegment k, int kCol, MemorySegment v, int vCol, int ld,
-                             MemorySegment mask, MemorySegment out, int b, int h, int seq, int heads, int headDim,
-                             Scratch s) {
+                             MemorySegment mask, MemorySegment out, MemorySegment probs, int b, int h, int seq,
+                             int heads, int headDim, Scratch s) {
         long inRow = (long) ld * Float.BYTES, outRow = (long) heads * headDim * Float.BYTES;
         long headOff = (long) h * headDim * Float.BYTES, seqBase = (long) b * seq;
         long qOff = headOff + (long) qCol * Float.BYTES, kOff = headOff + (long) kCol * Float.BYTES,
@@ -89,9 +100,11 @@ final class Attention {
 
         int nk = 0;
         for (int j = 0; j < seq; j++) if (mask.getAtIndex(ValueLayout.JAVA_FLOAT, seqBase + j) != 0) s.keys[nk++] = j;
+        long probsBase = ((long) b * heads + h) * seq * seq * Float.BYTES, probsRowBytes = (long) seq * Float.BYTES;
         if (nk == 0) { // no real key: every weight is 0, so is the output
             for (int i = 0; i < seq; i++)
                 out.asSlice((seqBase + i) * outRow + headOff, (long) headDim * Float.BYTES).fill((byte) 0);
+            if (probs != null) probs.asSlice(probsBase, seq * probsRowBytes).fill((byte) 0);
             return;
         }
         int keysPad = roundUp(nk, VL);
@@ -129,6 +142,28 @@ final class Attention {
                     VectorMask<Float> m = S.indexInRange(d, headDim);
                     FloatVector.fromArray(S, acc, r * dimPad + d).mul(inv[r]).intoMemorySegment(out, o + (long) d * Float.BYTES, ORDER, m);
                 }
+            }
+            if (probs != null) writeProbs(sc, inv, s.keys, nk, keysPad, seq, rows, probs, probsBase + i0 * probsRowBytes);
+        }
+    }
+
+    /**
+     * Probabilities as the output used them, {@code exp * (1 / sum)}, of the block's rows into consecutive rows of
+     * {@code probs} from byte offset {@code at}, each real key's at its column, padded keys 0.
+     */
+    private static void writeProbs(float[] sc, float[] inv, int[] keys, int nk, int keysPad, int seq, int rows,
+                                   MemorySegment probs, long at) {
+        long rowBytes = (long) seq * Float.BYTES;
+        for (int r = 0; r < rows; r++) {
+            int base = r * keysPad;
+            FloatVector iv = FloatVector.broadcast(S, inv[r]);
+            for (int j = 0; j < keysPad; j += VL) FloatVector.fromArray(S, sc, base + j).mul(iv).intoArray(sc, base + j);
+            long pOff = at + r * rowBytes;
+            if (nk == seq) {
+                MemorySegment.copy(sc, base, probs, ValueLayout.JAVA_FLOAT, pOff, seq);
+            } else {
+                probs.asSlice(pOff, rowBytes).fill((byte) 0);
+                for (int idx = 0; idx < nk; idx++) probs.set(ValueLayout.JAVA_FLOAT, pOff + (long) keys[idx] * Float.BYTES, sc[base + idx]);
             }
         }
     }

@@ -12,12 +12,12 @@ import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Attention for training: the forward that also saves the probabilities, and the backward. One (batch, head)
- * pair at a time, pairs spread over the threads, per-thread buffers kept between calls.
+ * The backward of attention (the training forward is {@link Attention}'s, which can also save the
+ * probabilities). One (batch, head) pair at a time, pairs spread over the threads, per-thread buffers kept
+ * between calls.
  *
  * <p>As in {@link Attention}, only the real keys of a sequence are packed (a padded key has probability 0, so
- * it contributes nothing and receives no gradient). The forward does the same arithmetic in the same order as
- * {@link Attention} (its micro-kernels), so its output equals the inference kernel's; the backward uses the same
+ * it contributes nothing and receives no gradient). The backward uses {@link Attention}'s register-blocked
  * micro-kernels for its four products.
  */
 final class AttentionTraining {
@@ -33,20 +33,16 @@ final class AttentionTraining {
 
     private static final class Scratch {
         int[] keys = new int[0];
-        float[] kT = new float[0], vT = new float[0], vRows = new float[0], kRows = new float[0];
+        float[] vT = new float[0], kRows = new float[0];
         float[] qRows = new float[0], doRows = new float[0], dST = new float[0], pT = new float[0];
         float[] blockA = new float[0], blockB = new float[0], blockC = new float[0], qBlock = new float[0];
-        float[] acc = new float[0], row = new float[0], inv = new float[R];
+        float[] acc = new float[0], row = new float[0];
 
         void ensure(int seq, int headDim) {
             int keysPad = Attention.roundUp(seq, VL), dimPad = Attention.roundUp(headDim, VL);
             if (keys.length < seq) keys = new int[seq];
-            if (kT.length < headDim * keysPad) {
-                kT = new float[headDim * keysPad];
-                vT = new float[headDim * keysPad];
-            }
-            if (vRows.length < seq * dimPad) {
-                vRows = new float[seq * dimPad];
+            if (vT.length < headDim * keysPad) vT = new float[headDim * keysPad];
+            if (kRows.length < seq * dimPad) {
                 kRows = new float[seq * dimPad];
                 qRows = new float[seq * dimPad];
                 doRows = new float[seq * dimPad];
@@ -90,12 +86,6 @@ final class AttentionTraining {
         });
     }
 
-    synchronized void forward(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment mask, MemorySegment out,
-                              MemorySegment probs, int batch, int seq, int heads, int headDim) {
-        forEachHead(batch, seq, heads, headDim, 2L * seq * seq * headDim,
-                (b, h, s) -> forwardHead(q, k, v, mask, out, probs, b, h, seq, heads, headDim, s));
-    }
-
     synchronized void backward(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment mask, MemorySegment probs,
                                MemorySegment dOut, MemorySegment dQ, MemorySegment dK, MemorySegment dV,
                                int batch, int seq, int heads, int headDim) {
@@ -112,65 +102,7 @@ final class AttentionTraining {
     }
 
     /**
-     * The inference kernel's arithmetic ({@link Attention}: queries scaled first, R rows at a time through the
-     * register-blocked {@link Attention#scores} and {@link Attention#weightedValues}), plus the probabilities.
-     */
-    private static void forwardHead(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment mask,
-                                    MemorySegment out, MemorySegment probs, int b, int h, int seq, int heads,
-                                    int headDim, Scratch s) {
-        long rowBytes = (long) heads * headDim * Float.BYTES, headOff = (long) h * headDim * Float.BYTES, seqBase = (long) b * seq;
-        long probsBase = ((long) b * heads + h) * seq * seq * Float.BYTES, probsRowBytes = (long) seq * Float.BYTES;
-        int dimPad = Attention.roundUp(headDim, VL);
-        int nk = realKeys(mask, b, seq, s);
-        if (nk == 0) { // no real key: every weight is 0, so is the output
-            probs.asSlice(probsBase, seq * probsRowBytes).fill((byte) 0);
-            for (int i = 0; i < seq; i++) out.asSlice((seqBase + i) * rowBytes + headOff, (long) headDim * Float.BYTES).fill((byte) 0);
-            return;
-        }
-        int keysPad = Attention.roundUp(nk, VL);
-        float[] kt = s.kT, vs = s.vRows, sc = s.blockA, qb = s.qBlock, acc = s.acc, inv = s.inv;
-        packTransposed(k, s.keys, nk, keysPad, seqBase, rowBytes, headOff, headDim, kt, s.row);
-        packRows(v, s.keys, nk, seqBase, rowBytes, headOff, headDim, dimPad, vs);
-
-        float scale = (float) (1 / Math.sqrt(headDim));
-        for (int i0 = 0; i0 < seq; i0 += R) {
-            int rows = Math.min(R, seq - i0);
-            for (int r = 0; r < R; r++) {
-                if (r < rows) {
-                    MemorySegment.copy(q, ValueLayout.JAVA_FLOAT, (seqBase + i0 + r) * rowBytes + headOff, qb, r * headDim, headDim);
-                    for (int d = 0; d < headDim; d++) qb[r * headDim + d] *= scale;
-                } else {
-                    Arrays.fill(qb, r * headDim, (r + 1) * headDim, 0f);
-                }
-            }
-            Attention.scores(kt, qb, sc, headDim, keysPad);
-            for (int r = 0; r < rows; r++) inv[r] = Attention.softmax(sc, r * keysPad, nk, keysPad);
-            for (int r = rows; r < R; r++) Arrays.fill(sc, r * keysPad, (r + 1) * keysPad, 0f);
-            Attention.weightedValues(vs, sc, 0, acc, nk, keysPad, dimPad);
-            for (int r = 0; r < rows; r++) {
-                long o = (seqBase + i0 + r) * rowBytes + headOff;
-                FloatVector iv = FloatVector.broadcast(S, inv[r]);
-                for (int d = 0; d < headDim; d += VL) {
-                    VectorMask<Float> m = S.indexInRange(d, headDim);
-                    FloatVector.fromArray(S, acc, r * dimPad + d).mul(iv).intoMemorySegment(out, o + (long) d * Float.BYTES, ORDER, m);
-                }
-                // Probabilities as the output used them: exp * (1 / sum).
-                int base = r * keysPad;
-                for (int j = 0; j < keysPad; j += VL) FloatVector.fromArray(S, sc, base + j).mul(iv).intoArray(sc, base + j);
-                long pOff = probsBase + (long) (i0 + r) * probsRowBytes;
-                if (nk == seq) {
-                    MemorySegment.copy(sc, base, probs, ValueLayout.JAVA_FLOAT, pOff, seq);
-                } else {
-                    probs.asSlice(pOff, probsRowBytes).fill((byte) 0);
-                    for (int idx = 0; idx < nk; idx++)
-                        probs.set(ValueLayout.JAVA_FLOAT, pOff + (long) s.keys[idx] * Float.BYTES, sc[base + idx]);
-                }
-            }
-        }
-    }
-
-    /**
-     * Backward of one (batch, head) pair, GEMM-style like the forward. Per block of R query rows:
+     * Backward of one (batch, head) pair, GEMM-style like {@link Attention}'s forward. Per block of R query rows:
      * {@code dP = dO · Vᵀ} ({@link Attention#scores}), {@code dS = P (dP - rowsum(P dP)) * scale},
      * {@code dQ = dS · K} ({@link Attention#weightedValues}); dS and P are also kept transposed (key-major), so that
      * afterwards, per block of R keys, {@code dK = dSᵀ · Q} and {@code dV = Pᵀ · dO} run through the same

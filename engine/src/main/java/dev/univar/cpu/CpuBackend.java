@@ -251,6 +251,13 @@ public class CpuBackend implements Backend {
         attention.run(q.data(), 0, k.data(), 0, v.data(), 0, width, mask.data(), out.data(), batch, seq, heads, headDim);
     }
 
+    /** {@link #attention(Tensor, Tensor, Tensor, Tensor, Tensor, int, int, int, int)} that also saves the probabilities (training). */
+    void attentionWithProbs(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out, Tensor probs, int batch, int seq,
+                            int heads, int headDim) {
+        attention.run(q.data(), 0, k.data(), 0, v.data(), 0, heads * headDim, mask.data(), out.data(), probs.data(),
+                batch, seq, heads, headDim);
+    }
+
     @Override
     public void attention(Tensor qkv, Tensor mask, Tensor out, int batch, int seq, int heads, int headDim) {
         BackendChecks.attention(qkv, mask, out, batch, seq, heads, headDim);

@@ -259,7 +259,8 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
                                       int batch, int seq, int heads, int headDim) {
         TrainingChecks.attentionForwardTrain(q, k, v, mask, out, probs, batch, seq, heads, headDim);
         if (headDim == 0) return;
-        attention.forward(q.data(), k.data(), v.data(), mask.data(), out.data(), probs.data(), batch, seq, heads, headDim);
+        // The inference kernel, saving the probabilities: a training forward computes what an inference forward does.
+        attentionWithProbs(q, k, v, mask, out, probs, batch, seq, heads, headDim);
     }
 
     @Override
