@@ -108,7 +108,20 @@ public class CpuBackend implements Backend {
         MemorySegment xs = x.data(), rs = residual == null ? null : residual.data(), os = out.data();
         MemorySegment gs = gamma.data(), bs = beta.data();
         split(rows, dim, (from, to) -> {
-            for (long r = from; r < to; r++) layerNormRow(xs, rs, gs, bs, eps, os, r * dim * Float.BYTES, dim);
+            for (long r = from; r < to; r++) layerNormRow(xs, rs, gs, bs, eps, os, null, null, r, dim);
+        });
+    }
+
+    /**
+     * {@link #layerNorm} that also saves, per row, {@code xhat = (y - mean) * rstd} and {@code rstd} (the training
+     * forward): the same kernel, so its output equals the inference layer norm's.
+     */
+    void layerNorm(Tensor x, Tensor residual, Tensor gamma, Tensor beta, float eps, Tensor out, Tensor xhat, Tensor rstd,
+                   int rows, int dim) {
+        MemorySegment xs = x.data(), rs = residual == null ? null : residual.data(), os = out.data();
+        MemorySegment gs = gamma.data(), bs = beta.data(), hs = xhat.data(), ss = rstd.data();
+        split(rows, dim, (from, to) -> {
+            for (long r = from; r < to; r++) layerNormRow(xs, rs, gs, bs, eps, os, hs, ss, r, dim);
         });
     }
 
@@ -122,7 +135,9 @@ public class CpuBackend implements Backend {
      * steady state allocated here and collected garbage about 15 times a second).
      */
     private static void layerNormRow(MemorySegment x, MemorySegment res, MemorySegment gamma, MemorySegment beta,
-                                     float eps, MemorySegment out, long base, int dim) {
+                                     float eps, MemorySegment out, MemorySegment xhat, MemorySegment rstd, long row,
+                                     int dim) {
+        long base = row * dim * Float.BYTES;
         // Whole vectors unmasked, a ragged end masked: masks on every step cost about 2x. The residual test sits
         // outside the loops: a vector reassigned under an if inside them was boxed by C2 (it allocated per step).
         int whole = dim / VL * VL;
@@ -165,20 +180,25 @@ public class CpuBackend implements Backend {
         }
         float var = sq.reduceLanes(VectorOperators.ADD) / dim;
         float inv = (float) (1 / Math.sqrt((double) var + eps));
+        if (rstd != null) rstd.setAtIndex(ValueLayout.JAVA_FLOAT, row, inv);
         for (int i = 0; i < whole; i += VL) {
             long off = base + (long) i * Float.BYTES, p = (long) i * Float.BYTES;
             FloatVector v = res == null ? FloatVector.fromMemorySegment(S, x, off, ORDER)
                     : FloatVector.fromMemorySegment(S, x, off, ORDER).add(FloatVector.fromMemorySegment(S, res, off, ORDER));
+            FloatVector h = v.sub(mean).mul(inv);
+            if (xhat != null) h.intoMemorySegment(xhat, off, ORDER);
             FloatVector g = FloatVector.fromMemorySegment(S, gamma, p, ORDER);
             FloatVector b = FloatVector.fromMemorySegment(S, beta, p, ORDER);
-            v.sub(mean).mul(inv).fma(g, b).intoMemorySegment(out, off, ORDER);
+            h.fma(g, b).intoMemorySegment(out, off, ORDER);
         }
         if (whole < dim) {
             FloatVector v = res == null ? FloatVector.fromMemorySegment(S, x, tailOff, ORDER, m)
                     : FloatVector.fromMemorySegment(S, x, tailOff, ORDER, m).add(FloatVector.fromMemorySegment(S, res, tailOff, ORDER, m));
+            FloatVector h = v.sub(mean).mul(inv);
+            if (xhat != null) h.intoMemorySegment(xhat, tailOff, ORDER, m);
             FloatVector g = FloatVector.fromMemorySegment(S, gamma, tailP, ORDER, m);
             FloatVector b = FloatVector.fromMemorySegment(S, beta, tailP, ORDER, m);
-            v.sub(mean).mul(inv).fma(g, b).intoMemorySegment(out, tailOff, ORDER, m);
+            h.fma(g, b).intoMemorySegment(out, tailOff, ORDER, m);
         }
     }
 

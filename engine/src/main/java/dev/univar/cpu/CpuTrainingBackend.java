@@ -132,41 +132,8 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
     public void layerNormTrain(Tensor x, Tensor residual, Tensor gamma, Tensor beta, float eps, Tensor out,
                                Tensor xhat, Tensor rstd, int rows, int dim) {
         TrainingChecks.layerNormTrain(x, residual, out, xhat, rstd, rows, dim);
-        // The output from the inference kernel itself, so a training forward equals an inference forward; the
-        // statistics are recomputed (a cheap extra pass over a row that is still in cache).
-        layerNorm(x, residual, gamma, beta, eps, out, rows, dim);
-        MemorySegment xs = x.data(), rs = residual == null ? null : residual.data(), hs = xhat.data(), ss = rstd.data();
-        split(rows, dim, (part, from, to) -> {
-            for (long r = from; r < to; r++) {
-                long base = r * dim * Float.BYTES;
-                FloatVector acc = FloatVector.zero(S);
-                for (int i = 0; i < dim; i += VL) {
-                    VectorMask<Float> m = S.indexInRange(i, dim);
-                    long off = base + (long) i * Float.BYTES;
-                    FloatVector y = FloatVector.fromMemorySegment(S, xs, off, ORDER, m);
-                    if (rs != null) y = y.add(FloatVector.fromMemorySegment(S, rs, off, ORDER, m));
-                    acc = acc.add(y);
-                }
-                float mean = acc.reduceLanes(VectorOperators.ADD) / dim;
-                FloatVector sq = FloatVector.zero(S);
-                for (int i = 0; i < dim; i += VL) {
-                    VectorMask<Float> m = S.indexInRange(i, dim);
-                    long off = base + (long) i * Float.BYTES;
-                    FloatVector y = FloatVector.fromMemorySegment(S, xs, off, ORDER, m);
-                    if (rs != null) y = y.add(FloatVector.fromMemorySegment(S, rs, off, ORDER, m));
-                    FloatVector d = y.sub(mean, m);
-                    sq = d.fma(d, sq);
-                    d.intoMemorySegment(hs, off, ORDER, m); // y - mean for now, scaled below
-                }
-                float inv = (float) (1 / Math.sqrt((double) (sq.reduceLanes(VectorOperators.ADD) / dim) + eps));
-                ss.setAtIndex(ValueLayout.JAVA_FLOAT, r, inv);
-                for (int i = 0; i < dim; i += VL) {
-                    VectorMask<Float> m = S.indexInRange(i, dim);
-                    long off = base + (long) i * Float.BYTES;
-                    FloatVector.fromMemorySegment(S, hs, off, ORDER, m).mul(inv).intoMemorySegment(hs, off, ORDER, m);
-                }
-            }
-        });
+        // The inference kernel itself, saving xhat and rstd on the way: a training forward equals an inference one.
+        layerNorm(x, residual, gamma, beta, eps, out, xhat, rstd, rows, dim);
     }
 
     @Override
