@@ -98,6 +98,14 @@ public final class EmbedJob {
 
     /** Embeds encodings in length order, in batches, and returns the rows in the original order. */
     float[][] embedSorted(Encoding[] enc, IntConsumer embeddedSoFar) {
+        return embedSorted(model, enc, batchSize, embeddedSoFar);
+    }
+
+    /**
+     * Embeds encodings with {@code model} in batches of {@code batchSize}, shortest first (so a batch carries
+     * little padding), and returns the rows in the original order; {@code embeddedSoFar} hears the running count.
+     */
+    public static float[][] embedSorted(EmbeddingModel model, Encoding[] enc, int batchSize, IntConsumer embeddedSoFar) {
         Integer[] order = new Integer[enc.length];
         for (int i = 0; i < order.length; i++) order[i] = i;
         Arrays.sort(order, Comparator.comparingInt(i -> enc[i].ids().length));

@@ -1,7 +1,8 @@
 package dev.univar.values;
 
+import dev.univar.embed.EmbedJob;
+
 import dev.univar.nn.EmbeddingModel;
-import dev.univar.text.Batch;
 import dev.univar.text.Encoding;
 
 import java.io.DataInputStream;
@@ -15,8 +16,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.function.IntConsumer;
@@ -79,19 +78,7 @@ public final class CachedEmbedder {
     private float[][] embedSorted(List<String> texts, IntConsumer progress) {
         Encoding[] enc = new Encoding[texts.size()];
         for (int i = 0; i < enc.length; i++) enc[i] = model.tokenizer().encode(texts.get(i), maxLength);
-        Integer[] order = new Integer[enc.length];
-        for (int i = 0; i < order.length; i++) order[i] = i;
-        Arrays.sort(order, Comparator.comparingInt(i -> enc[i].ids().length));
-        float[][] rows = new float[enc.length][];
-        for (int from = 0; from < order.length; from += batchSize) {
-            int n = Math.min(batchSize, order.length - from);
-            Encoding[] batch = new Encoding[n];
-            for (int j = 0; j < n; j++) batch[j] = enc[order[from + j]];
-            float[][] out = model.encoder().embed(Batch.pad(batch, model.tokenizer().padId()));
-            for (int j = 0; j < n; j++) rows[order[from + j]] = out[j];
-            progress.accept(from + n);
-        }
-        return rows;
+        return EmbedJob.embedSorted(model, enc, batchSize, progress);
     }
 
     private String key(List<String> texts) throws IOException {
