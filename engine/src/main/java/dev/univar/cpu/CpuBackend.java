@@ -9,6 +9,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -29,6 +30,8 @@ public class CpuBackend implements Backend {
     private final ThreadPool pool;
     private final Gemm gemm;
     private final Attention attention;
+    /** Zeros standing in for an absent residual in {@link #layerNormRow}; grown on demand. */
+    private MemorySegment zeros = MemorySegment.NULL;
 
     public CpuBackend(int threads) {
         pool = new ThreadPool(threads);
@@ -105,11 +108,7 @@ public class CpuBackend implements Backend {
     @Override
     public void layerNorm(Tensor x, Tensor residual, Tensor gamma, Tensor beta, float eps, Tensor out, int rows, int dim) {
         BackendChecks.layerNorm(x, residual, gamma, beta, out, rows, dim);
-        MemorySegment xs = x.data(), rs = residual == null ? null : residual.data(), os = out.data();
-        MemorySegment gs = gamma.data(), bs = beta.data();
-        split(rows, dim, (from, to) -> {
-            for (long r = from; r < to; r++) layerNormRow(xs, rs, gs, bs, eps, os, null, null, r, dim);
-        });
+        layerNormRows(x, residual, gamma, beta, eps, out, null, null, rows, dim);
     }
 
     /**
@@ -118,88 +117,80 @@ public class CpuBackend implements Backend {
      */
     void layerNorm(Tensor x, Tensor residual, Tensor gamma, Tensor beta, float eps, Tensor out, Tensor xhat, Tensor rstd,
                    int rows, int dim) {
-        MemorySegment xs = x.data(), rs = residual == null ? null : residual.data(), os = out.data();
-        MemorySegment gs = gamma.data(), bs = beta.data(), hs = xhat.data(), ss = rstd.data();
+        layerNormRows(x, residual, gamma, beta, eps, out, xhat, rstd, rows, dim);
+    }
+
+    private void layerNormRows(Tensor x, Tensor residual, Tensor gamma, Tensor beta, float eps, Tensor out, Tensor xhat,
+                               Tensor rstd, int rows, int dim) {
+        // The kernel has one straight path: no residual is a row of zeros (x + 0 is x), no xhat is written into out
+        // (the output then overwrites it), so no vector depends on a branch (see layerNormRow).
+        boolean hasRes = residual != null;
+        MemorySegment xs = x.data(), rs = hasRes ? residual.data() : zeros(dim), os = out.data();
+        MemorySegment gs = gamma.data(), bs = beta.data(), hs = xhat == null ? os : xhat.data();
+        MemorySegment ss = rstd == null ? null : rstd.data();
+        long rowBytes = (long) dim * Float.BYTES, resStride = hasRes ? rowBytes : 0;
         split(rows, dim, (from, to) -> {
-            for (long r = from; r < to; r++) layerNormRow(xs, rs, gs, bs, eps, os, hs, ss, r, dim);
+            for (long r = from; r < to; r++) {
+                float inv = layerNormRow(xs, r * rowBytes, rs, r * resStride, gs, bs, eps, os, hs, dim);
+                if (ss != null) ss.setAtIndex(ValueLayout.JAVA_FLOAT, r, inv);
+            }
         });
     }
 
+    /** At least {@code n} zero floats, read-only to every caller. */
+    private synchronized MemorySegment zeros(int n) {
+        if (zeros.byteSize() < (long) n * Float.BYTES) zeros = Arena.ofAuto().allocate(Math.max(1L, n) * Float.BYTES, 64);
+        return zeros;
+    }
+
     /**
-     * One row, three passes: mean, then the variance around it (two-pass, as the reference: no cancellation),
-     * then the output. Each output element is written only after its inputs were last read, so {@code out}
-     * may alias {@code x} or {@code residual}.
+     * One row from byte offset {@code base} of x (and {@code resBase} of the residual, added to x), three passes:
+     * mean, then the variance around it (two-pass, as the reference: no cancellation), then {@code xhat} and the
+     * output at {@code base}; returns 1 / the standard deviation. Each output element is written only after its
+     * inputs were last read, and xhat before the output, so {@code out} may alias {@code x}, the residual or xhat.
      *
-     * <p>Every vector stays inside this method and out of conditional reassignments: with the {@code x + residual}
-     * load in a helper returning a FloatVector, or under an {@code if} in the loop, C2 boxed vectors (the forward's
-     * steady state allocated here and collected garbage about 15 times a second).
+     * <p>The whole method is one straight path: no vector is assigned under a condition, passed to a helper or
+     * chosen by a ternary, and the ragged end is one masked step after each loop (all lanes off when the row is
+     * whole vectors) rather than an {@code if}. Vectors under conditions were boxed by C2 in some JVMs and not
+     * others: a forward then allocated about 1 GB and ran 20-40% slower, which made the encoder's speed bimodal.
      */
-    private static void layerNormRow(MemorySegment x, MemorySegment res, MemorySegment gamma, MemorySegment beta,
-                                     float eps, MemorySegment out, MemorySegment xhat, MemorySegment rstd, long row,
-                                     int dim) {
-        long base = row * dim * Float.BYTES;
-        // Whole vectors unmasked, a ragged end masked: masks on every step cost about 2x. The residual test sits
-        // outside the loops: a vector reassigned under an if inside them was boxed by C2 (it allocated per step).
+    private static float layerNormRow(MemorySegment x, long base, MemorySegment res, long resBase, MemorySegment gamma,
+                                      MemorySegment beta, float eps, MemorySegment out, MemorySegment xhat, int dim) {
         int whole = dim / VL * VL;
         VectorMask<Float> m = S.indexInRange(whole, dim);
-        long tailOff = base + (long) whole * Float.BYTES, tailP = (long) whole * Float.BYTES;
+        long tail = (long) whole * Float.BYTES;
         FloatVector acc = FloatVector.zero(S);
-        if (res == null) {
-            for (int i = 0; i < whole; i += VL) acc = acc.add(FloatVector.fromMemorySegment(S, x, base + (long) i * Float.BYTES, ORDER));
-            if (whole < dim) acc = acc.add(FloatVector.fromMemorySegment(S, x, tailOff, ORDER, m));
-        } else {
-            for (int i = 0; i < whole; i += VL) {
-                long off = base + (long) i * Float.BYTES;
-                acc = acc.add(FloatVector.fromMemorySegment(S, x, off, ORDER).add(FloatVector.fromMemorySegment(S, res, off, ORDER)));
-            }
-            if (whole < dim)
-                acc = acc.add(FloatVector.fromMemorySegment(S, x, tailOff, ORDER, m).add(FloatVector.fromMemorySegment(S, res, tailOff, ORDER, m)));
+        for (int i = 0; i < whole; i += VL) {
+            long p = (long) i * Float.BYTES;
+            acc = acc.add(FloatVector.fromMemorySegment(S, x, base + p, ORDER).add(FloatVector.fromMemorySegment(S, res, resBase + p, ORDER)));
         }
+        acc = acc.add(FloatVector.fromMemorySegment(S, x, base + tail, ORDER, m).add(FloatVector.fromMemorySegment(S, res, resBase + tail, ORDER, m)));
         float mean = acc.reduceLanes(VectorOperators.ADD) / dim;
+        FloatVector mv = FloatVector.broadcast(S, mean);
         FloatVector sq = FloatVector.zero(S);
-        if (res == null) {
-            for (int i = 0; i < whole; i += VL) {
-                FloatVector d = FloatVector.fromMemorySegment(S, x, base + (long) i * Float.BYTES, ORDER).sub(mean);
-                sq = d.fma(d, sq);
-            }
-            if (whole < dim) {
-                FloatVector d = FloatVector.fromMemorySegment(S, x, tailOff, ORDER, m).sub(mean, m); // lanes past dim stay 0
-                sq = d.fma(d, sq);
-            }
-        } else {
-            for (int i = 0; i < whole; i += VL) {
-                long off = base + (long) i * Float.BYTES;
-                FloatVector d = FloatVector.fromMemorySegment(S, x, off, ORDER).add(FloatVector.fromMemorySegment(S, res, off, ORDER)).sub(mean);
-                sq = d.fma(d, sq);
-            }
-            if (whole < dim) {
-                FloatVector d = FloatVector.fromMemorySegment(S, x, tailOff, ORDER, m)
-                        .add(FloatVector.fromMemorySegment(S, res, tailOff, ORDER, m)).sub(mean, m);
-                sq = d.fma(d, sq);
-            }
+        for (int i = 0; i < whole; i += VL) {
+            long p = (long) i * Float.BYTES;
+            FloatVector d = FloatVector.fromMemorySegment(S, x, base + p, ORDER).add(FloatVector.fromMemorySegment(S, res, resBase + p, ORDER)).sub(mv);
+            sq = d.fma(d, sq);
         }
+        FloatVector dt = FloatVector.fromMemorySegment(S, x, base + tail, ORDER, m)
+                .add(FloatVector.fromMemorySegment(S, res, resBase + tail, ORDER, m)).sub(mv, m); // lanes past dim stay 0
+        sq = dt.fma(dt, sq);
         float var = sq.reduceLanes(VectorOperators.ADD) / dim;
         float inv = (float) (1 / Math.sqrt((double) var + eps));
-        if (rstd != null) rstd.setAtIndex(ValueLayout.JAVA_FLOAT, row, inv);
+        FloatVector iv = FloatVector.broadcast(S, inv);
         for (int i = 0; i < whole; i += VL) {
-            long off = base + (long) i * Float.BYTES, p = (long) i * Float.BYTES;
-            FloatVector v = res == null ? FloatVector.fromMemorySegment(S, x, off, ORDER)
-                    : FloatVector.fromMemorySegment(S, x, off, ORDER).add(FloatVector.fromMemorySegment(S, res, off, ORDER));
-            FloatVector h = v.sub(mean).mul(inv);
-            if (xhat != null) h.intoMemorySegment(xhat, off, ORDER);
-            FloatVector g = FloatVector.fromMemorySegment(S, gamma, p, ORDER);
-            FloatVector b = FloatVector.fromMemorySegment(S, beta, p, ORDER);
-            h.fma(g, b).intoMemorySegment(out, off, ORDER);
+            long p = (long) i * Float.BYTES;
+            FloatVector h = FloatVector.fromMemorySegment(S, x, base + p, ORDER).add(FloatVector.fromMemorySegment(S, res, resBase + p, ORDER)).sub(mv).mul(iv);
+            h.intoMemorySegment(xhat, base + p, ORDER);
+            h.fma(FloatVector.fromMemorySegment(S, gamma, p, ORDER), FloatVector.fromMemorySegment(S, beta, p, ORDER)).intoMemorySegment(out, base + p, ORDER);
         }
-        if (whole < dim) {
-            FloatVector v = res == null ? FloatVector.fromMemorySegment(S, x, tailOff, ORDER, m)
-                    : FloatVector.fromMemorySegment(S, x, tailOff, ORDER, m).add(FloatVector.fromMemorySegment(S, res, tailOff, ORDER, m));
-            FloatVector h = v.sub(mean).mul(inv);
-            if (xhat != null) h.intoMemorySegment(xhat, tailOff, ORDER, m);
-            FloatVector g = FloatVector.fromMemorySegment(S, gamma, tailP, ORDER, m);
-            FloatVector b = FloatVector.fromMemorySegment(S, beta, tailP, ORDER, m);
-            h.fma(g, b).intoMemorySegment(out, tailOff, ORDER, m);
-        }
+        FloatVector ht = FloatVector.fromMemorySegment(S, x, base + tail, ORDER, m)
+                .add(FloatVector.fromMemorySegment(S, res, resBase + tail, ORDER, m)).sub(mv).mul(iv);
+        ht.intoMemorySegment(xhat, base + tail, ORDER, m);
+        ht.fma(FloatVector.fromMemorySegment(S, gamma, tail, ORDER, m), FloatVector.fromMemorySegment(S, beta, tail, ORDER, m))
+                .intoMemorySegment(out, base + tail, ORDER, m);
+        return inv;
     }
 
     @Override
