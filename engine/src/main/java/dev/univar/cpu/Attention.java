@@ -1,6 +1,7 @@
 package dev.univar.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -14,13 +15,20 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Multi-head attention, one (batch, head) pair at a time, pairs spread over the threads.
  *
- * <p>Padded keys get zero weight, so they are simply left out: only the real keys of a sequence are packed,
- * K transposed ({@code [headDim][keys]}) and V row-major padded to whole vectors. Queries then go
- * {@link #R} rows at a time through two register-blocked micro-kernels, GEMM-style: scores
- * {@code Q_blk · Kᵀ} (each K vector loaded once feeds R FMAs) and {@code P_blk · V}, with the softmax between
- * them on the block's rows. The kernels write only to {@code float[]} scratch (C2 keeps the 16 accumulators in
- * registers then; see {@link Gemm#kernel}). q, k and v may be column ranges of wider rows (a fused QKV
- * projection's output). All buffers are per-thread and kept between calls.
+ * <p>Padded keys get zero weight, so they are simply left out: only the real keys of a sequence are packed, K and
+ * V as rows (V padded to whole vectors). Queries then go VL at a time, one per vector lane, Qᵀ packed
+ * {@code [headDim][VL]} (scaled by 1/sqrt(headDim)):
+ * <ul>
+ *   <li>{@link #scoresT}: {@code Sᵀ = K · Qᵀ}, {@link #J} keys per step (each Qᵀ vector loaded once feeds J FMAs);</li>
+ *   <li>{@link #softmaxT}: down each lane, so max, exponentials and sums are plain lane-wise vector operations
+ *       over the real keys: no horizontal reductions and no masks (the row-wise softmax that had them was a
+ *       third of the attention's time);</li>
+ *   <li>{@link #weightedValuesT}: {@code P · V}, R rows at a time, register-blocked like the GEMM.</li>
+ * </ul>
+ * The kernels write only to {@code float[]} scratch (C2 keeps the 16 accumulators in registers then; see
+ * {@link Gemm#kernel}). q, k and v may be column ranges of wider rows (a fused QKV projection's output). All
+ * buffers are per-thread and kept between calls. {@link #scores} and {@link #weightedValues} (row-major
+ * probabilities) serve the training backward.
  *
  * <p>Thread-safe: {@link #run} is synchronized.
  */
@@ -28,9 +36,12 @@ final class Attention {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int VL = S.length();
+    private static final VectorSpecies<Integer> IS = S.withLanes(int.class);
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
-    /** Query rows per block. */
+    /** Rows per block of {@link #weightedValues} and {@link #scores} (also used by the training backward). */
     static final int R = 8;
+    /** Keys per step of {@link #scoresT}. */
+    static final int J = 16;
     /** Multiply-adds below which one thread does the whole call. */
     private static final long PARALLEL_MIN_MACS = 1 << 21;
 
@@ -38,18 +49,19 @@ final class Attention {
     private final Scratch[] scratch;
 
     private static final class Scratch {
-        float[] keysT = new float[0], values = new float[0], scores = new float[0], query = new float[0],
-                acc = new float[0], inv = new float[R];
+        float[] values = new float[0], scores = new float[0], query = new float[0],
+                acc = new float[0], inv = new float[Math.max(R, VL)], keyRows = new float[0];
         int[] keys = new int[0];
 
         void ensure(int seq, int headDim) {
             int keysPad = roundUp(seq, VL), dimPad = roundUp(headDim, VL);
             if (keys.length < seq) keys = new int[seq];
-            if (keysT.length < headDim * keysPad) keysT = new float[headDim * keysPad];
             if (values.length < seq * dimPad) values = new float[seq * dimPad];
-            if (scores.length < R * keysPad) scores = new float[R * keysPad];
-            if (query.length < R * headDim) query = new float[R * headDim];
             if (acc.length < R * dimPad) acc = new float[R * dimPad];
+            int keysPadJ = roundUp(seq, J);
+            if (keyRows.length < keysPadJ * headDim) keyRows = new float[keysPadJ * headDim];
+            if (scores.length < keysPadJ * VL) scores = new float[keysPadJ * VL];
+            if (query.length < headDim * VL) query = new float[headDim * VL];
         }
     }
 
@@ -107,84 +119,227 @@ final class Attention {
             if (probs != null) probs.asSlice(probsBase, seq * probsRowBytes).fill((byte) 0);
             return;
         }
-        int keysPad = roundUp(nk, VL);
-        float[] kt = s.keysT, vs = s.values, sc = s.scores, qb = s.query, acc = s.acc, inv = s.inv;
-        for (int idx = 0; idx < keysPad; idx++) {
-            if (idx < nk) {
-                long row = (seqBase + s.keys[idx]) * inRow;
-                MemorySegment.copy(k, ValueLayout.JAVA_FLOAT, row + kOff, vs, idx * dimPad, headDim); // staging
-                for (int d = 0; d < headDim; d++) kt[d * keysPad + idx] = vs[idx * dimPad + d];
-                MemorySegment.copy(v, ValueLayout.JAVA_FLOAT, row + vOff, vs, idx * dimPad, headDim);
-                Arrays.fill(vs, idx * dimPad + headDim, (idx + 1) * dimPad, 0f);
-            } else {
-                for (int d = 0; d < headDim; d++) kt[d * keysPad + idx] = 0f;
-            }
+        // Real keys as rows (K for the scores, V for the weighted sum), K zero-padded to whole steps of J keys.
+        int keysJ = roundUp(nk, J);
+        float[] kr = s.keyRows, vs = s.values, qT = s.query, sT = s.scores, acc = s.acc, inv = s.inv;
+        for (int idx = 0; idx < nk; idx++) {
+            long row = (seqBase + s.keys[idx]) * inRow;
+            MemorySegment.copy(k, ValueLayout.JAVA_FLOAT, row + kOff, kr, idx * headDim, headDim);
+            MemorySegment.copy(v, ValueLayout.JAVA_FLOAT, row + vOff, vs, idx * dimPad, headDim);
+            Arrays.fill(vs, idx * dimPad + headDim, (idx + 1) * dimPad, 0f);
         }
+        Arrays.fill(kr, nk * headDim, keysJ * headDim, 0f);
 
+        // VL queries at a time, one per lane: scores, softmax and its sums are then lane-wise (no reductions, no
+        // masks), and only the real keys are visited.
         float scale = (float) (1 / Math.sqrt(headDim));
-        for (int i0 = 0; i0 < seq; i0 += R) {
-            int rows = Math.min(R, seq - i0);
-            for (int r = 0; r < R; r++) {
+        for (int i0 = 0; i0 < seq; i0 += VL) {
+            int rows = Math.min(VL, seq - i0);
+            for (int r = 0; r < VL; r++) {
                 if (r < rows) {
-                    MemorySegment.copy(q, ValueLayout.JAVA_FLOAT, (seqBase + i0 + r) * inRow + qOff, qb, r * headDim, headDim);
-                    for (int d = 0; d < headDim; d++) qb[r * headDim + d] *= scale;
+                    long src = (seqBase + i0 + r) * inRow + qOff;
+                    for (int d = 0; d < headDim; d++) qT[d * VL + r] = q.get(ValueLayout.JAVA_FLOAT, src + (long) d * Float.BYTES) * scale;
                 } else {
-                    Arrays.fill(qb, r * headDim, (r + 1) * headDim, 0f);
+                    for (int d = 0; d < headDim; d++) qT[d * VL + r] = 0f;
                 }
             }
-            scores(kt, qb, sc, headDim, keysPad);
-            for (int r = 0; r < rows; r++) inv[r] = softmax(sc, r * keysPad, nk, keysPad);
-            for (int r = rows; r < R; r++) Arrays.fill(sc, r * keysPad, (r + 1) * keysPad, 0f);
-            weightedValues(vs, sc, 0, acc, nk, keysPad, dimPad);
-            for (int r = 0; r < rows; r++) {
-                long o = (seqBase + i0 + r) * outRow + headOff;
-                for (int d = 0; d < headDim; d += VL) {
-                    VectorMask<Float> m = S.indexInRange(d, headDim);
-                    FloatVector.fromArray(S, acc, r * dimPad + d).mul(inv[r]).intoMemorySegment(out, o + (long) d * Float.BYTES, ORDER, m);
+            scoresT(kr, qT, sT, headDim, keysJ);
+            softmaxT(sT, nk, inv);
+            for (int r0 = 0; r0 < rows; r0 += R) {
+                weightedValuesT(vs, sT, r0, acc, nk, dimPad);
+                for (int r = 0; r < Math.min(R, rows - r0); r++) {
+                    long o = (seqBase + i0 + r0 + r) * outRow + headOff;
+                    float ir = inv[r0 + r];
+                    for (int d = 0; d < headDim; d += VL) {
+                        VectorMask<Float> m = S.indexInRange(d, headDim);
+                        FloatVector.fromArray(S, acc, r * dimPad + d).mul(ir).intoMemorySegment(out, o + (long) d * Float.BYTES, ORDER, m);
+                    }
                 }
             }
-            if (probs != null) writeProbs(sc, inv, s.keys, nk, keysPad, seq, rows, probs, probsBase + i0 * probsRowBytes);
+            if (probs != null) writeProbs(sT, inv, s.keys, nk, seq, rows, probs, probsBase + i0 * probsRowBytes);
         }
     }
 
     /**
-     * Probabilities as the output used them, {@code exp * (1 / sum)}, of the block's rows into consecutive rows of
-     * {@code probs} from byte offset {@code at}, each real key's at its column, padded keys 0.
+     * Probabilities as the output used them, {@code exp * (1 / sum)}, of the block's rows (lanes of {@code sT}) into
+     * consecutive rows of {@code probs} from byte offset {@code at}, each real key's at its column, padded keys 0.
      */
-    private static void writeProbs(float[] sc, float[] inv, int[] keys, int nk, int keysPad, int seq, int rows,
-                                   MemorySegment probs, long at) {
+    private static void writeProbs(float[] sT, float[] inv, int[] keys, int nk, int seq, int rows, MemorySegment probs,
+                                   long at) {
         long rowBytes = (long) seq * Float.BYTES;
         for (int r = 0; r < rows; r++) {
-            int base = r * keysPad;
-            FloatVector iv = FloatVector.broadcast(S, inv[r]);
-            for (int j = 0; j < keysPad; j += VL) FloatVector.fromArray(S, sc, base + j).mul(iv).intoArray(sc, base + j);
             long pOff = at + r * rowBytes;
-            if (nk == seq) {
-                MemorySegment.copy(sc, base, probs, ValueLayout.JAVA_FLOAT, pOff, seq);
-            } else {
-                probs.asSlice(pOff, rowBytes).fill((byte) 0);
-                for (int idx = 0; idx < nk; idx++) probs.set(ValueLayout.JAVA_FLOAT, pOff + (long) keys[idx] * Float.BYTES, sc[base + idx]);
-            }
+            if (nk < seq) probs.asSlice(pOff, rowBytes).fill((byte) 0);
+            for (int idx = 0; idx < nk; idx++)
+                probs.set(ValueLayout.JAVA_FLOAT, pOff + (long) keys[idx] * Float.BYTES, sT[idx * VL + r] * inv[r]);
         }
     }
 
     /**
-     * Exponentials of the row {@code sc[base, base + keysPad)} less its max over the first nk, in place (lanes past nk
-     * become 0); returns 1 / their sum.
+     * {@code sT[j][r] = sum_d kr[j][d] * qT[d][r]} for keys j in [0, keys) (a multiple of {@link #J}) and the VL query
+     * lanes r: J accumulators, each qT vector loaded once feeds J FMAs.
      */
-    static float softmax(float[] sc, int base, int nk, int keysPad) {
-        FloatVector maxV = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (int j = 0; j < keysPad; j += VL)
-            maxV = maxV.lanewise(VectorOperators.MAX, FloatVector.fromArray(S, sc, base + j), S.indexInRange(j, nk));
-        float max = maxV.reduceLanes(VectorOperators.MAX);
-        FloatVector sumV = FloatVector.zero(S);
-        for (int j = 0; j < keysPad; j += VL) {
-            FloatVector e = FloatVector.fromArray(S, sc, base + j).sub(max).lanewise(VectorOperators.EXP);
-            e = FloatVector.zero(S).blend(e, S.indexInRange(j, nk));
-            sumV = sumV.add(e);
-            e.intoArray(sc, base + j);
+    static void scoresT(float[] kr, float[] qT, float[] sT, int headDim, int keys) {
+        for (int j = 0; j < keys; j += J) {
+            FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S), c3 = FloatVector.zero(S),
+                    c4 = FloatVector.zero(S), c5 = FloatVector.zero(S), c6 = FloatVector.zero(S), c7 = FloatVector.zero(S),
+                    c8 = FloatVector.zero(S), c9 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S),
+                    c12 = FloatVector.zero(S), c13 = FloatVector.zero(S), c14 = FloatVector.zero(S), c15 = FloatVector.zero(S);
+            int k0 = j * headDim;
+            for (int d = 0; d < headDim; d++) {
+                FloatVector qv = FloatVector.fromArray(S, qT, d * VL);
+                int o = k0 + d;
+                c0 = qv.fma(FloatVector.broadcast(S, kr[o]), c0);
+                c1 = qv.fma(FloatVector.broadcast(S, kr[o + headDim]), c1);
+                c2 = qv.fma(FloatVector.broadcast(S, kr[o + 2 * headDim]), c2);
+                c3 = qv.fma(FloatVector.broadcast(S, kr[o + 3 * headDim]), c3);
+                c4 = qv.fma(FloatVector.broadcast(S, kr[o + 4 * headDim]), c4);
+                c5 = qv.fma(FloatVector.broadcast(S, kr[o + 5 * headDim]), c5);
+                c6 = qv.fma(FloatVector.broadcast(S, kr[o + 6 * headDim]), c6);
+                c7 = qv.fma(FloatVector.broadcast(S, kr[o + 7 * headDim]), c7);
+                c8 = qv.fma(FloatVector.broadcast(S, kr[o + 8 * headDim]), c8);
+                c9 = qv.fma(FloatVector.broadcast(S, kr[o + 9 * headDim]), c9);
+                c10 = qv.fma(FloatVector.broadcast(S, kr[o + 10 * headDim]), c10);
+                c11 = qv.fma(FloatVector.broadcast(S, kr[o + 11 * headDim]), c11);
+                c12 = qv.fma(FloatVector.broadcast(S, kr[o + 12 * headDim]), c12);
+                c13 = qv.fma(FloatVector.broadcast(S, kr[o + 13 * headDim]), c13);
+                c14 = qv.fma(FloatVector.broadcast(S, kr[o + 14 * headDim]), c14);
+                c15 = qv.fma(FloatVector.broadcast(S, kr[o + 15 * headDim]), c15);
+            }
+            int o = j * VL;
+            c0.intoArray(sT, o);
+            c1.intoArray(sT, o + VL);
+            c2.intoArray(sT, o + 2 * VL);
+            c3.intoArray(sT, o + 3 * VL);
+            c4.intoArray(sT, o + 4 * VL);
+            c5.intoArray(sT, o + 5 * VL);
+            c6.intoArray(sT, o + 6 * VL);
+            c7.intoArray(sT, o + 7 * VL);
+            c8.intoArray(sT, o + 8 * VL);
+            c9.intoArray(sT, o + 9 * VL);
+            c10.intoArray(sT, o + 10 * VL);
+            c11.intoArray(sT, o + 11 * VL);
+            c12.intoArray(sT, o + 12 * VL);
+            c13.intoArray(sT, o + 13 * VL);
+            c14.intoArray(sT, o + 14 * VL);
+            c15.intoArray(sT, o + 15 * VL);
         }
-        return 1 / sumV.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    private static final float ROUNDER = 12582912f; // 1.5 * 2^23: adding it rounds to an integer, kept in the low bits
+    /** e^x is below float's smallest normal from here down; x is clamped to it (a weight of 1e-38 against the max's 1). */
+    private static final float EXP_MIN = -87.3f;
+    private static final float E2 = 1f / 2, E3 = 1f / 6, E4 = 1f / 24, E5 = 1f / 120, E6 = 1f / 720, E7 = 1f / 5040;
+
+    /**
+     * Softmax down the columns of {@code sT[0, nk)[VL]}: each lane's keys less the lane's max, exponentiated in place;
+     * {@code inv[r] = 1 / sum}. e^x is written out here (as in {@link VecMath#exp}, whose comments explain the steps;
+     * x <= 0, clamped at {@link #EXP_MIN}); the Vector API's {@code EXP} goes through a library call.
+     */
+    static void softmaxT(float[] sT, int nk, float[] inv) {
+        FloatVector max = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < nk; j++) max = max.max(FloatVector.fromArray(S, sT, j * VL));
+        FloatVector sum = FloatVector.zero(S);
+        for (int j = 0; j < nk; j++) {
+            FloatVector x = FloatVector.fromArray(S, sT, j * VL).sub(max);
+            FloatVector xc = x.max(FloatVector.broadcast(S, EXP_MIN));
+            FloatVector t = xc.fma(FloatVector.broadcast(S, LOG2E), FloatVector.broadcast(S, ROUNDER));
+            FloatVector n = t.sub(FloatVector.broadcast(S, ROUNDER));
+            FloatVector f = n.fma(FloatVector.broadcast(S, -LN2_HI), xc);
+            f = n.fma(FloatVector.broadcast(S, -LN2_LO), f);
+            FloatVector p = f.fma(FloatVector.broadcast(S, E7), FloatVector.broadcast(S, E6));
+            p = p.fma(f, FloatVector.broadcast(S, E5));
+            p = p.fma(f, FloatVector.broadcast(S, E4));
+            p = p.fma(f, FloatVector.broadcast(S, E3));
+            p = p.fma(f, FloatVector.broadcast(S, E2));
+            p = p.fma(f, FloatVector.broadcast(S, 1f));
+            p = p.fma(f, FloatVector.broadcast(S, 1f));
+            FloatVector scale = ((IntVector) t.reinterpretAsInts()).lanewise(VectorOperators.LSHL, 23)
+                    .add(IntVector.broadcast(IS, 127 << 23)).reinterpretAsFloats();
+            FloatVector e = p.mul(scale);
+            sum = sum.add(e);
+            e.intoArray(sT, j * VL);
+        }
+        FloatVector.broadcast(S, 1f).div(sum).intoArray(inv, 0);
+    }
+
+    /**
+     * {@code acc[r][0, dimPad) = sum_{idx < nk} pT[idx][r0 + r] * vs[idx]} for R rows: {@link #weightedValues} with
+     * the probabilities stored key-major, VL rows per key.
+     */
+    static void weightedValuesT(float[] vs, float[] pT, int r0, float[] acc, int nk, int dimPad) {
+        int d = 0;
+        for (; d + 2 * VL <= dimPad; d += 2 * VL) {
+            FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S), c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S), c60 = FloatVector.zero(S), c61 = FloatVector.zero(S), c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
+            for (int idx = 0; idx < nk; idx++) {
+                int o = idx * dimPad + d, po = idx * VL + r0;
+                FloatVector v0 = FloatVector.fromArray(S, vs, o), v1 = FloatVector.fromArray(S, vs, o + VL);
+                FloatVector x0 = FloatVector.broadcast(S, pT[po]);
+                c00 = v0.fma(x0, c00);
+                c01 = v1.fma(x0, c01);
+                FloatVector x1 = FloatVector.broadcast(S, pT[po + 1]);
+                c10 = v0.fma(x1, c10);
+                c11 = v1.fma(x1, c11);
+                FloatVector x2 = FloatVector.broadcast(S, pT[po + 2]);
+                c20 = v0.fma(x2, c20);
+                c21 = v1.fma(x2, c21);
+                FloatVector x3 = FloatVector.broadcast(S, pT[po + 3]);
+                c30 = v0.fma(x3, c30);
+                c31 = v1.fma(x3, c31);
+                FloatVector x4 = FloatVector.broadcast(S, pT[po + 4]);
+                c40 = v0.fma(x4, c40);
+                c41 = v1.fma(x4, c41);
+                FloatVector x5 = FloatVector.broadcast(S, pT[po + 5]);
+                c50 = v0.fma(x5, c50);
+                c51 = v1.fma(x5, c51);
+                FloatVector x6 = FloatVector.broadcast(S, pT[po + 6]);
+                c60 = v0.fma(x6, c60);
+                c61 = v1.fma(x6, c61);
+                FloatVector x7 = FloatVector.broadcast(S, pT[po + 7]);
+                c70 = v0.fma(x7, c70);
+                c71 = v1.fma(x7, c71);
+            }
+            c00.intoArray(acc, 0 * dimPad + d);
+            c01.intoArray(acc, 0 * dimPad + d + VL);
+            c10.intoArray(acc, 1 * dimPad + d);
+            c11.intoArray(acc, 1 * dimPad + d + VL);
+            c20.intoArray(acc, 2 * dimPad + d);
+            c21.intoArray(acc, 2 * dimPad + d + VL);
+            c30.intoArray(acc, 3 * dimPad + d);
+            c31.intoArray(acc, 3 * dimPad + d + VL);
+            c40.intoArray(acc, 4 * dimPad + d);
+            c41.intoArray(acc, 4 * dimPad + d + VL);
+            c50.intoArray(acc, 5 * dimPad + d);
+            c51.intoArray(acc, 5 * dimPad + d + VL);
+            c60.intoArray(acc, 6 * dimPad + d);
+            c61.intoArray(acc, 6 * dimPad + d + VL);
+            c70.intoArray(acc, 7 * dimPad + d);
+            c71.intoArray(acc, 7 * dimPad + d + VL);
+        }
+        for (; d < dimPad; d += VL) {
+            FloatVector c00 = FloatVector.zero(S), c10 = FloatVector.zero(S), c20 = FloatVector.zero(S), c30 = FloatVector.zero(S), c40 = FloatVector.zero(S), c50 = FloatVector.zero(S), c60 = FloatVector.zero(S), c70 = FloatVector.zero(S);
+            for (int idx = 0; idx < nk; idx++) {
+                int po = idx * VL + r0;
+                FloatVector v0 = FloatVector.fromArray(S, vs, idx * dimPad + d);
+                c00 = v0.fma(FloatVector.broadcast(S, pT[po]), c00);
+                c10 = v0.fma(FloatVector.broadcast(S, pT[po + 1]), c10);
+                c20 = v0.fma(FloatVector.broadcast(S, pT[po + 2]), c20);
+                c30 = v0.fma(FloatVector.broadcast(S, pT[po + 3]), c30);
+                c40 = v0.fma(FloatVector.broadcast(S, pT[po + 4]), c40);
+                c50 = v0.fma(FloatVector.broadcast(S, pT[po + 5]), c50);
+                c60 = v0.fma(FloatVector.broadcast(S, pT[po + 6]), c60);
+                c70 = v0.fma(FloatVector.broadcast(S, pT[po + 7]), c70);
+            }
+            c00.intoArray(acc, 0 * dimPad + d);
+            c10.intoArray(acc, 1 * dimPad + d);
+            c20.intoArray(acc, 2 * dimPad + d);
+            c30.intoArray(acc, 3 * dimPad + d);
+            c40.intoArray(acc, 4 * dimPad + d);
+            c50.intoArray(acc, 5 * dimPad + d);
+            c60.intoArray(acc, 6 * dimPad + d);
+            c70.intoArray(acc, 7 * dimPad + d);
+        }
     }
 
     /** {@code sc[r][j] = sum_d qb[r][d] * kt[d][j]} for R rows and j in [0, keysPad) (a multiple of VL). */
