@@ -1,7 +1,6 @@
 package dev.univar.cli;
 
 import dev.univar.io.ModelStore;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -86,9 +85,7 @@ final class DemoCommand implements Callable<Integer> {
         all.add(command);
         all.addAll(common);
         all.addAll(List.of(args));
-        CommandLine cli = new CommandLine(new Main());
-        cli.setExecutionExceptionHandler(new Errors());
-        int code = cli.execute(all.toArray(String[]::new));
+        int code = Main.run(all.toArray(String[]::new));
         if (code != 0) throw new IllegalStateException("the demo's " + command + " step failed (exit code " + code + ")");
     }
 
