@@ -38,22 +38,34 @@ public final class EmbeddingModel implements AutoCloseable {
             if (!Files.isRegularFile(dir.resolve(required)))
                 throw new IOException(dir + ": not a model folder: " + required + " is missing");
         }
-        Tokenizer tokenizer = Tokenizer.forModelDir(dir);
-        BertWeights.Loaded loaded;
+        // Weights first, so that packing them (in the background, where the backend allows) overlaps loading the
+        // tokenizer and whatever the caller does before the first batch.
+        BertWeights.Loaded loaded = BertWeights.open(dir);
+        BertConfig config = loaded.config();
+        BertEncoder encoder;
         try {
-            loaded = BertWeights.open(dir);
-        } catch (IOException | RuntimeException e) {
-            tokenizer.close();
+            encoder = new BertEncoder(config, loaded.weights(), backend);
+        } catch (RuntimeException | Error e) {
+            loaded.close();
             throw e;
         }
-        BertConfig config = loaded.config();
+        encoder.prepackInBackground();
+        Tokenizer tokenizer;
+        try {
+            tokenizer = Tokenizer.forModelDir(dir);
+        } catch (RuntimeException | Error e) {
+            encoder.close();
+            loaded.close();
+            throw e;
+        }
         if (tokenizer.vocabSize() > config.vocabSize()) {
+            encoder.close();
             loaded.close();
             tokenizer.close();
             throw new IOException(dir + ": the tokenizer has " + tokenizer.vocabSize()
                     + " tokens but the model only " + config.vocabSize() + " embeddings");
         }
-        return new EmbeddingModel(dir, config, loaded, tokenizer, new BertEncoder(config, loaded.weights(), backend));
+        return new EmbeddingModel(dir, config, loaded, tokenizer, encoder);
     }
 
     public Path dir() {
