@@ -50,7 +50,7 @@ final class Attention {
 
     private static final class Scratch {
         float[] values = new float[0], scores = new float[0], query = new float[0],
-                acc = new float[0], inv = new float[Math.max(R, VL)], keyRows = new float[0];
+                acc = new float[0], inv = new float[Math.max(R, VL)], keyRows = new float[0], queryRows = new float[0];
         int[] keys = new int[0];
 
         void ensure(int seq, int headDim) {
@@ -61,7 +61,10 @@ final class Attention {
             int keysPadJ = roundUp(seq, J);
             if (keyRows.length < keysPadJ * headDim) keyRows = new float[keysPadJ * headDim];
             if (scores.length < keysPadJ * VL) scores = new float[keysPadJ * VL];
-            if (query.length < headDim * VL) query = new float[headDim * VL];
+            if (query.length < headDim * VL) {
+                query = new float[headDim * VL];
+                queryRows = new float[headDim * VL];
+            }
         }
     }
 
@@ -122,11 +125,14 @@ final class Attention {
         // Real keys as rows (K for the scores, V for the weighted sum), K zero-padded to whole steps of J keys.
         int keysJ = roundUp(nk, J);
         float[] kr = s.keyRows, vs = s.values, qT = s.query, sT = s.scores, acc = s.acc, inv = s.inv;
+        // Row copies as whole vectors plus a scalar tail: a MemorySegment.copy call per short row cost about as much
+        // as the attention's arithmetic.
+        int whole = headDim / VL * VL;
         for (int idx = 0; idx < nk; idx++) {
             long row = (seqBase + s.keys[idx]) * inRow;
-            MemorySegment.copy(k, ValueLayout.JAVA_FLOAT, row + kOff, kr, idx * headDim, headDim);
-            MemorySegment.copy(v, ValueLayout.JAVA_FLOAT, row + vOff, vs, idx * dimPad, headDim);
-            Arrays.fill(vs, idx * dimPad + headDim, (idx + 1) * dimPad, 0f);
+            rowToArray(k, row + kOff, kr, idx * headDim, headDim, whole);
+            rowToArray(v, row + vOff, vs, idx * dimPad, headDim, whole);
+            for (int d = headDim; d < dimPad; d++) vs[idx * dimPad + d] = 0f;
         }
         Arrays.fill(kr, nk * headDim, keysJ * headDim, 0f);
 
@@ -135,13 +141,11 @@ final class Attention {
         float scale = (float) (1 / Math.sqrt(headDim));
         for (int i0 = 0; i0 < seq; i0 += VL) {
             int rows = Math.min(VL, seq - i0);
+            float[] qr = s.queryRows;
+            for (int r = 0; r < rows; r++) rowToArray(q, (seqBase + i0 + r) * inRow + qOff, qr, r * headDim, headDim, whole);
             for (int r = 0; r < VL; r++) {
-                if (r < rows) {
-                    long src = (seqBase + i0 + r) * inRow + qOff;
-                    for (int d = 0; d < headDim; d++) qT[d * VL + r] = q.get(ValueLayout.JAVA_FLOAT, src + (long) d * Float.BYTES) * scale;
-                } else {
-                    for (int d = 0; d < headDim; d++) qT[d * VL + r] = 0f;
-                }
+                if (r < rows) for (int d = 0; d < headDim; d++) qT[d * VL + r] = qr[r * headDim + d] * scale;
+                else for (int d = 0; d < headDim; d++) qT[d * VL + r] = 0f;
             }
             scoresT(kr, qT, sT, headDim, keysJ);
             softmaxT(sT, nk, inv);
@@ -158,6 +162,12 @@ final class Attention {
             }
             if (probs != null) writeProbs(sT, inv, s.keys, nk, seq, rows, probs, probsBase + i0 * probsRowBytes);
         }
+    }
+
+    /** {@code n} floats of {@code src} from byte offset {@code from} into {@code dst[at, at + n)}; {@code whole} = n rounded down to VL. */
+    private static void rowToArray(MemorySegment src, long from, float[] dst, int at, int n, int whole) {
+        for (int d = 0; d < whole; d += VL) FloatVector.fromMemorySegment(S, src, from + (long) d * Float.BYTES, ORDER).intoArray(dst, at + d);
+        for (int d = whole; d < n; d++) dst[at + d] = src.get(ValueLayout.JAVA_FLOAT, from + (long) d * Float.BYTES);
     }
 
     /**
