@@ -98,31 +98,6 @@ class EmbeddingModelTest {
         }
     }
 
-    /**
-     * Loading starts packing the weights on a background thread: the first forward pass must wait for it and get
-     * the same vectors as packing in the caller's thread, and closing right after loading must neither fail nor
-     * leave that thread working on freed weights.
-     */
-    @Test
-    void backgroundPackingGivesTheSameVectorsAndCloseWaitsForIt() throws IOException {
-        Path modelDir = writeTinyModel();
-        List<String> texts = List.of("The values of care", "fairness, liberty!");
-        float[][] expected;
-        try (EmbeddingModel m = EmbeddingModel.load(modelDir, new CpuBackend(2))) {
-            m.encoder().prepack(); // waits for the background packing, then packs again in this thread
-            expected = m.embed(texts, 16);
-        }
-        for (int round = 0; round < 20; round++) {
-            try (EmbeddingModel m = EmbeddingModel.load(modelDir, new CpuBackend(2))) {
-                float[][] got = m.embed(texts, 16);
-                for (int i = 0; i < texts.size(); i++) assertArrayEquals(expected[i], got[i], "round " + round + " text " + i);
-            }
-            EmbeddingModel closedAtOnce = EmbeddingModel.load(modelDir, new CpuBackend(2));
-            closedAtOnce.close();
-            assertThrows(IllegalStateException.class, () -> closedAtOnce.embed(texts, 16));
-        }
-    }
-
     @Test
     void missingFilesAreNamed() throws IOException {
         Path empty = Files.createDirectories(dir.resolve("empty"));
