@@ -196,12 +196,6 @@ public final class CudaBackend implements TrainingBackend {
         return copy;
     }
 
-    /** Its context is current on the thread that opened it only. */
-    @Override
-    public boolean anyThread() {
-        return false;
-    }
-
     @Override
     public void synchronize() {
         context.synchronize();

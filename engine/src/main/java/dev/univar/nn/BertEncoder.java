@@ -42,9 +42,6 @@ public final class BertEncoder implements AutoCloseable {
     /** The weights as the backend reads them ({@link Backend#resident}), taken with {@link #packed}. */
     private BertWeights resident;
     private Arena packArena;
-    /** Guards packing ({@link #packed}, {@link #resident}, {@link #packArena}), which may run in the background. */
-    private final Object packLock = new Object();
-    private boolean closed;
 
     private record Packed(PackedMatrix qkv, Tensor qkvBias, PackedMatrix attnOut, PackedMatrix ffnIn,
                           PackedMatrix ffnOut) {
@@ -74,35 +71,6 @@ public final class BertEncoder implements AutoCloseable {
      * changing any weight in place. Packing copies: the weight tensors are not referenced by the packed form.
      */
     public void prepack() {
-        synchronized (packLock) {
-            prepackLocked();
-        }
-    }
-
-    /**
-     * Starts packing on a background thread, where the backend allows it ({@link Backend#anyThread}), so that it
-     * overlaps whatever the caller does before the first forward pass (loading the tokenizer, reading input); that
-     * pass waits for it. A failure there is left for the first forward pass, which then packs, and reports it, itself.
-     */
-    public void prepackInBackground() {
-        if (!backend.anyThread()) return;
-        Thread.ofPlatform().daemon().name("univar-prepack").start(() -> {
-            try {
-                ensurePacked();
-            } catch (RuntimeException | Error e) {
-                // the first forward pass retries and throws
-            }
-        });
-    }
-
-    private void ensurePacked() {
-        synchronized (packLock) {
-            if (closed) throw new IllegalStateException("the encoder is closed");
-            if (packed == null) prepackLocked();
-        }
-    }
-
-    private void prepackLocked() {
         releasePacked();
         int h = config.hiddenSize(), inter = config.intermediateSize();
         long hh = (long) h * h * Float.BYTES, hb = (long) h * Float.BYTES;
@@ -207,7 +175,7 @@ public final class BertEncoder implements AutoCloseable {
         float eps = (float) config.layerNormEps();
         mask.copyFrom(batch.mask());
 
-        ensurePacked();
+        if (packed == null) prepack();
         BertWeights.Embeddings emb = resident.embeddings();
         backend.embeddings(batch.ids(), batch.typeIds(), emb.word(), emb.position(), emb.tokenType(), x, bs, seq, hidden);
         backend.layerNorm(x, null, emb.lnGamma(), emb.lnBeta(), eps, x, tokens, hidden);
@@ -248,10 +216,7 @@ public final class BertEncoder implements AutoCloseable {
 
     @Override
     public void close() {
-        synchronized (packLock) { // waits for a background packing still under way (and stops one not yet begun)
-            closed = true;
-            releasePacked();
-        }
+        releasePacked();
         if (arena != null) arena.close();
         arena = null;
         capacityTokens = capacityBatch = 0;

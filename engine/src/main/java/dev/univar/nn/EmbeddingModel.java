@@ -38,34 +38,22 @@ public final class EmbeddingModel implements AutoCloseable {
             if (!Files.isRegularFile(dir.resolve(required)))
                 throw new IOException(dir + ": not a model folder: " + required + " is missing");
         }
-        // Weights first, so that packing them (in the background, where the backend allows) overlaps loading the
-        // tokenizer and whatever the caller does before the first batch.
-        BertWeights.Loaded loaded = BertWeights.open(dir);
+        Tokenizer tokenizer = Tokenizer.forModelDir(dir);
+        BertWeights.Loaded loaded;
+        try {
+            loaded = BertWeights.open(dir);
+        } catch (IOException | RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
         BertConfig config = loaded.config();
-        BertEncoder encoder;
-        try {
-            encoder = new BertEncoder(config, loaded.weights(), backend);
-        } catch (RuntimeException | Error e) {
-            loaded.close();
-            throw e;
-        }
-        encoder.prepackInBackground();
-        Tokenizer tokenizer;
-        try {
-            tokenizer = Tokenizer.forModelDir(dir);
-        } catch (RuntimeException | Error e) {
-            encoder.close();
-            loaded.close();
-            throw e;
-        }
         if (tokenizer.vocabSize() > config.vocabSize()) {
-            encoder.close();
             loaded.close();
             tokenizer.close();
             throw new IOException(dir + ": the tokenizer has " + tokenizer.vocabSize()
                     + " tokens but the model only " + config.vocabSize() + " embeddings");
         }
-        return new EmbeddingModel(dir, config, loaded, tokenizer, encoder);
+        return new EmbeddingModel(dir, config, loaded, tokenizer, new BertEncoder(config, loaded.weights(), backend));
     }
 
     public Path dir() {

@@ -115,14 +115,6 @@ public interface Backend extends AutoCloseable {
     default void synchronize() {
     }
 
-    /**
-     * Whether any thread may call this backend (one at a time), so that setup work such as packing weights can run
-     * on a background thread. The CPU's may; a device backend bound to its creating thread's context may not.
-     */
-    default boolean anyThread() {
-        return true;
-    }
-
     @Override
     default void close() {
     }
