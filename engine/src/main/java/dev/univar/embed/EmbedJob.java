@@ -84,7 +84,8 @@ public final class EmbedJob {
                 // Bytes read so far already include this whole window; progress inside it is interpolated.
                 long before = done;
                 double fractionBefore = fraction, fractionAfter = source.progress();
-                float[][] rows = embedSorted(enc, embedded -> listener.progress(before + embedded,
+                boolean wholeJob = done == 0 && !source.hasNext() && enc.length <= batchSize; // one batch, all told
+                float[][] rows = embedSorted(model, enc, batchSize, wholeJob, embedded -> listener.progress(before + embedded,
                         fractionBefore + (fractionAfter - fractionBefore) * embedded / enc.length,
                         rate(before + embedded, start)));
                 for (float[] row : rows) writer.writeRow(row);
@@ -106,6 +107,11 @@ public final class EmbedJob {
      * little padding), and returns the rows in the original order; {@code embeddedSoFar} hears the running count.
      */
     public static float[][] embedSorted(EmbeddingModel model, Encoding[] enc, int batchSize, IntConsumer embeddedSoFar) {
+        return embedSorted(model, enc, batchSize, false, embeddedSoFar);
+    }
+
+    /** {@link #embedSorted}; {@code wholeJob}: these encodings are all the job embeds (see {@link EmbeddingModel#embed(Batch, boolean)}). */
+    static float[][] embedSorted(EmbeddingModel model, Encoding[] enc, int batchSize, boolean wholeJob, IntConsumer embeddedSoFar) {
         Integer[] order = new Integer[enc.length];
         for (int i = 0; i < order.length; i++) order[i] = i;
         Arrays.sort(order, Comparator.comparingInt(i -> enc[i].ids().length));
@@ -114,7 +120,7 @@ public final class EmbedJob {
             int n = Math.min(batchSize, order.length - from);
             Encoding[] batch = new Encoding[n];
             for (int j = 0; j < n; j++) batch[j] = enc[order[from + j]];
-            float[][] out = model.encoder().embed(Batch.pad(batch, model.tokenizer().padId()));
+            float[][] out = model.embed(Batch.pad(batch, model.tokenizer().padId()), wholeJob && order.length <= batchSize);
             for (int j = 0; j < n; j++) rows[order[from + j]] = out[j];
             embeddedSoFar.accept(from + n);
         }

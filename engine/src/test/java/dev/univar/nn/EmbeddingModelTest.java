@@ -98,6 +98,20 @@ class EmbeddingModelTest {
         }
     }
 
+    /** A one-shot job of one short text runs on the reference kernels; its vector equals the Vector API path's. */
+    @Test
+    void oneShotJobsAgreeWithTheVectorPath() throws IOException {
+        Path modelDir = writeTinyModel();
+        try (EmbeddingModel m = EmbeddingModel.load(modelDir, new CpuBackend(2))) {
+            for (String text : List.of("The values of care", "fairness, liberty!", "")) {
+                var batch = dev.univar.text.Batch.pad(new dev.univar.text.Encoding[]{m.tokenizer().encode(text, 16)}, m.tokenizer().padId());
+                assertTrue((long) batch.size() * batch.seqLen() <= EmbeddingModel.ONE_SHOT_MAX_POSITIONS);
+                float[] oneShot = m.embed(batch, true)[0], vector = m.embed(batch, false)[0];
+                assertArrayEquals(vector, oneShot, 1e-6f, text);
+            }
+        }
+    }
+
     @Test
     void missingFilesAreNamed() throws IOException {
         Path empty = Files.createDirectories(dir.resolve("empty"));

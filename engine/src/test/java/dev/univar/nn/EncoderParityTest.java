@@ -152,6 +152,32 @@ class EncoderParityTest {
         }
     }
 
+    /** One short text as a whole job takes the reference kernels (EmbeddingModel.embed(batch, true)): same parity. */
+    @Test
+    void oneShotPathMatchesOnnxRuntime() throws Exception {
+        int checked = 0;
+        double minCos = 1, maxDiff = 0;
+        for (String text : texts()) {
+            var enc = model.tokenizer().encode(text, MAX_LENGTH);
+            if (enc.ids().length > EmbeddingModel.ONE_SHOT_MAX_POSITIONS) continue;
+            float[] got = model.embed(dev.univar.text.Batch.pad(new dev.univar.text.Encoding[]{enc}, model.tokenizer().padId()), true)[0];
+            double[] ref = reference(enc.ids());
+            double dot = 0, n1 = 0, n2 = 0;
+            for (int d = 0; d < ref.length; d++) {
+                dot += got[d] * ref[d];
+                n1 += (double) got[d] * got[d];
+                n2 += ref[d] * ref[d];
+                maxDiff = Math.max(maxDiff, Math.abs(got[d] - ref[d]));
+            }
+            minCos = Math.min(minCos, dot / Math.sqrt(n1 * n2));
+            checked++;
+        }
+        System.out.printf("one-shot path vs ONNX Runtime, %d short texts: min cos %.7f, max |diff| %.2e%n", checked, minCos, maxDiff);
+        assertTrue(checked >= 3, "short texts checked: " + checked);
+        assertTrue(minCos >= 0.9999, "min cosine " + minCos);
+        assertTrue(maxDiff <= 1e-4, "max |diff| " + maxDiff);
+    }
+
     @Test
     void scalarAndCpuBackendsRunTheSameEncoder() throws Exception {
         List<String> texts = List.of("Short one.", "A somewhat longer sentence about values and fairness.", "中文 text");
