@@ -1,5 +1,6 @@
 package dev.univar.cpu;
 
+import dev.univar.tensor.HugePages;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
@@ -114,7 +115,7 @@ final class Gemm {
     synchronized Packed pack(MemorySegment b, boolean transB, int n, int k) {
         int panels = (n + NR - 1) / NR, nPad = panels * NR, kc = kcNominal(k);
         Arena arena = Arena.ofShared(); // read by the pool's threads; freed by Packed.close()
-        MemorySegment pb = arena.allocate(Math.max(1, Math.multiplyExact((long) k, nPad)) * Float.BYTES, 64);
+        MemorySegment pb = HugePages.allocate(arena, Math.max(1, Math.multiplyExact((long) k, nPad)) * Float.BYTES, 64);
         int parts = Math.min(pool.threads(), Math.max(1, panels));
         if (k > 0) pool.run(parts, part -> {
             for (int p = part; p < panels; p += parts) packB(b, transB, n, k, kc, nPad, p, pb, scratch[part].row);
@@ -170,7 +171,7 @@ final class Gemm {
         } else {
             long packedSize = Math.multiplyExact((long) k, nPad);
             if (packedB.byteSize() < packedSize * Float.BYTES) // 64-byte aligned, like packed matrices; freed by the GC
-                packedB = Arena.ofAuto().allocate(Math.max(1, packedSize) * Float.BYTES, 64);
+                packedB = HugePages.allocate(Arena.ofAuto(), Math.max(1, packedSize) * Float.BYTES, 64);
             pb = packedB;
             // Pack B, panels split across threads.
             int bParts = Math.min(parts, panels);

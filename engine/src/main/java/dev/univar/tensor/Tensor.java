@@ -33,7 +33,7 @@ public record Tensor(MemorySegment data, int[] shape) {
     public static Tensor allocate(Arena arena, int... shape) {
         long n = 1;
         for (int d : shape) n *= d;
-        return new Tensor(arena.allocate(Math.max(1, n) * Float.BYTES, ALIGNMENT), shape);
+        return new Tensor(HugePages.allocate(arena, Math.max(1, n) * Float.BYTES, ALIGNMENT), shape);
     }
 
     /** A tensor holding a copy of {@code values}, in {@code arena}. */
