@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@link #softmaxT}: down each lane, so max, exponentials and sums are plain lane-wise vector operations
  *       over the real keys: no horizontal reductions and no masks (the row-wise softmax that had them was a
  *       third of the attention's time);</li>
- *   <li>{@link #weightedValuesT}: {@code P · V}, R rows at a time, register-blocked like the GEMM.</li>
+ *   <li>{@link #weightedValues}: {@code P · V}, R rows at a time, register-blocked like the GEMM.</li>
  * </ul>
  * The kernels write only to {@code float[]} scratch (C2 keeps the 16 accumulators in registers then; see
  * {@link Gemm#kernel}). q, k and v may be column ranges of wider rows (a fused QKV projection's output). All
@@ -150,7 +150,7 @@ final class Attention {
             scoresT(kr, qT, sT, headDim, keysJ);
             softmaxT(sT, nk, inv);
             for (int r0 = 0; r0 < rows; r0 += R) {
-                weightedValuesT(vs, sT, r0, acc, nk, dimPad);
+                weightedValues(vs, sT, r0, 1, VL, acc, nk, dimPad); // sT is key-major: VL rows per key
                 for (int r = 0; r < Math.min(R, rows - r0); r++) {
                     long o = (seqBase + i0 + r0 + r) * outRow + headOff;
                     float ir = inv[r0 + r];
@@ -245,7 +245,8 @@ final class Attention {
     /**
      * Softmax down the columns of {@code sT[0, nk)[VL]}: each lane's keys less the lane's max, exponentiated in place;
      * {@code inv[r] = 1 / sum}. e^x is written out here (as in {@link VecMath#exp}, whose comments explain the steps;
-     * x <= 0, clamped at {@link #EXP_MIN}); the Vector API's {@code EXP} goes through a library call.
+     * x <= 0, clamped at {@link #EXP_MIN}); the Vector API's {@code EXP} goes through a library call, and
+     * {@code VecMath.exp} itself, with its wider range, made this attention 5-15% slower.
      */
     static void softmaxT(float[] sT, int nk, float[] inv) {
         FloatVector max = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
@@ -272,84 +273,6 @@ final class Attention {
             e.intoArray(sT, j * VL);
         }
         FloatVector.broadcast(S, 1f).div(sum).intoArray(inv, 0);
-    }
-
-    /**
-     * {@code acc[r][0, dimPad) = sum_{idx < nk} pT[idx][r0 + r] * vs[idx]} for R rows: {@link #weightedValues} with
-     * the probabilities stored key-major, VL rows per key.
-     */
-    static void weightedValuesT(float[] vs, float[] pT, int r0, float[] acc, int nk, int dimPad) {
-        int d = 0;
-        for (; d + 2 * VL <= dimPad; d += 2 * VL) {
-            FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S), c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S), c60 = FloatVector.zero(S), c61 = FloatVector.zero(S), c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
-            for (int idx = 0; idx < nk; idx++) {
-                int o = idx * dimPad + d, po = idx * VL + r0;
-                FloatVector v0 = FloatVector.fromArray(S, vs, o), v1 = FloatVector.fromArray(S, vs, o + VL);
-                FloatVector x0 = FloatVector.broadcast(S, pT[po]);
-                c00 = v0.fma(x0, c00);
-                c01 = v1.fma(x0, c01);
-                FloatVector x1 = FloatVector.broadcast(S, pT[po + 1]);
-                c10 = v0.fma(x1, c10);
-                c11 = v1.fma(x1, c11);
-                FloatVector x2 = FloatVector.broadcast(S, pT[po + 2]);
-                c20 = v0.fma(x2, c20);
-                c21 = v1.fma(x2, c21);
-                FloatVector x3 = FloatVector.broadcast(S, pT[po + 3]);
-                c30 = v0.fma(x3, c30);
-                c31 = v1.fma(x3, c31);
-                FloatVector x4 = FloatVector.broadcast(S, pT[po + 4]);
-                c40 = v0.fma(x4, c40);
-                c41 = v1.fma(x4, c41);
-                FloatVector x5 = FloatVector.broadcast(S, pT[po + 5]);
-                c50 = v0.fma(x5, c50);
-                c51 = v1.fma(x5, c51);
-                FloatVector x6 = FloatVector.broadcast(S, pT[po + 6]);
-                c60 = v0.fma(x6, c60);
-                c61 = v1.fma(x6, c61);
-                FloatVector x7 = FloatVector.broadcast(S, pT[po + 7]);
-                c70 = v0.fma(x7, c70);
-                c71 = v1.fma(x7, c71);
-            }
-            c00.intoArray(acc, 0 * dimPad + d);
-            c01.intoArray(acc, 0 * dimPad + d + VL);
-            c10.intoArray(acc, 1 * dimPad + d);
-            c11.intoArray(acc, 1 * dimPad + d + VL);
-            c20.intoArray(acc, 2 * dimPad + d);
-            c21.intoArray(acc, 2 * dimPad + d + VL);
-            c30.intoArray(acc, 3 * dimPad + d);
-            c31.intoArray(acc, 3 * dimPad + d + VL);
-            c40.intoArray(acc, 4 * dimPad + d);
-            c41.intoArray(acc, 4 * dimPad + d + VL);
-            c50.intoArray(acc, 5 * dimPad + d);
-            c51.intoArray(acc, 5 * dimPad + d + VL);
-            c60.intoArray(acc, 6 * dimPad + d);
-            c61.intoArray(acc, 6 * dimPad + d + VL);
-            c70.intoArray(acc, 7 * dimPad + d);
-            c71.intoArray(acc, 7 * dimPad + d + VL);
-        }
-        for (; d < dimPad; d += VL) {
-            FloatVector c00 = FloatVector.zero(S), c10 = FloatVector.zero(S), c20 = FloatVector.zero(S), c30 = FloatVector.zero(S), c40 = FloatVector.zero(S), c50 = FloatVector.zero(S), c60 = FloatVector.zero(S), c70 = FloatVector.zero(S);
-            for (int idx = 0; idx < nk; idx++) {
-                int po = idx * VL + r0;
-                FloatVector v0 = FloatVector.fromArray(S, vs, idx * dimPad + d);
-                c00 = v0.fma(FloatVector.broadcast(S, pT[po]), c00);
-                c10 = v0.fma(FloatVector.broadcast(S, pT[po + 1]), c10);
-                c20 = v0.fma(FloatVector.broadcast(S, pT[po + 2]), c20);
-                c30 = v0.fma(FloatVector.broadcast(S, pT[po + 3]), c30);
-                c40 = v0.fma(FloatVector.broadcast(S, pT[po + 4]), c40);
-                c50 = v0.fma(FloatVector.broadcast(S, pT[po + 5]), c50);
-                c60 = v0.fma(FloatVector.broadcast(S, pT[po + 6]), c60);
-                c70 = v0.fma(FloatVector.broadcast(S, pT[po + 7]), c70);
-            }
-            c00.intoArray(acc, 0 * dimPad + d);
-            c10.intoArray(acc, 1 * dimPad + d);
-            c20.intoArray(acc, 2 * dimPad + d);
-            c30.intoArray(acc, 3 * dimPad + d);
-            c40.intoArray(acc, 4 * dimPad + d);
-            c50.intoArray(acc, 5 * dimPad + d);
-            c60.intoArray(acc, 6 * dimPad + d);
-            c70.intoArray(acc, 7 * dimPad + d);
-        }
     }
 
     /** {@code sc[r][j] = sum_d qb[r][d] * kt[d][j]} for R rows and j in [0, keysPad) (a multiple of VL). */
@@ -428,38 +351,39 @@ final class Attention {
     }
 
     /**
-     * {@code acc[r][0, dimPad) = sum_{idx < nk} p[pOff + r * keysPad + idx] * vs[idx]} for R rows ({@code vs} rows
-     * are {@code dimPad} floats).
+     * {@code acc[r][0, dimPad) = sum_{idx < nk} p[pOff + r * rowStride + idx * keyStride] * vs[idx]} for R rows
+     * ({@code vs} rows are {@code dimPad} floats): row-major probabilities ({@code rowStride} = keys, {@code keyStride}
+     * = 1) or key-major ones (1 and the rows per key).
      */
-    static void weightedValues(float[] vs, float[] p, int pOff, float[] acc, int nk, int keysPad, int dimPad) {
+    static void weightedValues(float[] vs, float[] p, int pOff, int rowStride, int keyStride, float[] acc, int nk, int dimPad) {
         int d = 0;
         for (; d + 2 * VL <= dimPad; d += 2 * VL) {
             FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S), c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S), c60 = FloatVector.zero(S), c61 = FloatVector.zero(S), c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
             for (int idx = 0; idx < nk; idx++) {
-                int o = idx * dimPad + d;
+                int o = idx * dimPad + d, po = pOff + idx * keyStride;
                 FloatVector v0 = FloatVector.fromArray(S, vs, o), v1 = FloatVector.fromArray(S, vs, o + VL);
-                FloatVector x0 = FloatVector.broadcast(S, p[pOff + 0 * keysPad + idx]);
+                FloatVector x0 = FloatVector.broadcast(S, p[po]);
                 c00 = v0.fma(x0, c00);
                 c01 = v1.fma(x0, c01);
-                FloatVector x1 = FloatVector.broadcast(S, p[pOff + 1 * keysPad + idx]);
+                FloatVector x1 = FloatVector.broadcast(S, p[po + 1 * rowStride]);
                 c10 = v0.fma(x1, c10);
                 c11 = v1.fma(x1, c11);
-                FloatVector x2 = FloatVector.broadcast(S, p[pOff + 2 * keysPad + idx]);
+                FloatVector x2 = FloatVector.broadcast(S, p[po + 2 * rowStride]);
                 c20 = v0.fma(x2, c20);
                 c21 = v1.fma(x2, c21);
-                FloatVector x3 = FloatVector.broadcast(S, p[pOff + 3 * keysPad + idx]);
+                FloatVector x3 = FloatVector.broadcast(S, p[po + 3 * rowStride]);
                 c30 = v0.fma(x3, c30);
                 c31 = v1.fma(x3, c31);
-                FloatVector x4 = FloatVector.broadcast(S, p[pOff + 4 * keysPad + idx]);
+                FloatVector x4 = FloatVector.broadcast(S, p[po + 4 * rowStride]);
                 c40 = v0.fma(x4, c40);
                 c41 = v1.fma(x4, c41);
-                FloatVector x5 = FloatVector.broadcast(S, p[pOff + 5 * keysPad + idx]);
+                FloatVector x5 = FloatVector.broadcast(S, p[po + 5 * rowStride]);
                 c50 = v0.fma(x5, c50);
                 c51 = v1.fma(x5, c51);
-                FloatVector x6 = FloatVector.broadcast(S, p[pOff + 6 * keysPad + idx]);
+                FloatVector x6 = FloatVector.broadcast(S, p[po + 6 * rowStride]);
                 c60 = v0.fma(x6, c60);
                 c61 = v1.fma(x6, c61);
-                FloatVector x7 = FloatVector.broadcast(S, p[pOff + 7 * keysPad + idx]);
+                FloatVector x7 = FloatVector.broadcast(S, p[po + 7 * rowStride]);
                 c70 = v0.fma(x7, c70);
                 c71 = v1.fma(x7, c71);
             }
@@ -483,15 +407,16 @@ final class Attention {
         for (; d < dimPad; d += VL) {
             FloatVector c00 = FloatVector.zero(S), c10 = FloatVector.zero(S), c20 = FloatVector.zero(S), c30 = FloatVector.zero(S), c40 = FloatVector.zero(S), c50 = FloatVector.zero(S), c60 = FloatVector.zero(S), c70 = FloatVector.zero(S);
             for (int idx = 0; idx < nk; idx++) {
+                int po = pOff + idx * keyStride;
                 FloatVector v0 = FloatVector.fromArray(S, vs, idx * dimPad + d);
-                c00 = v0.fma(FloatVector.broadcast(S, p[pOff + 0 * keysPad + idx]), c00);
-                c10 = v0.fma(FloatVector.broadcast(S, p[pOff + 1 * keysPad + idx]), c10);
-                c20 = v0.fma(FloatVector.broadcast(S, p[pOff + 2 * keysPad + idx]), c20);
-                c30 = v0.fma(FloatVector.broadcast(S, p[pOff + 3 * keysPad + idx]), c30);
-                c40 = v0.fma(FloatVector.broadcast(S, p[pOff + 4 * keysPad + idx]), c40);
-                c50 = v0.fma(FloatVector.broadcast(S, p[pOff + 5 * keysPad + idx]), c50);
-                c60 = v0.fma(FloatVector.broadcast(S, p[pOff + 6 * keysPad + idx]), c60);
-                c70 = v0.fma(FloatVector.broadcast(S, p[pOff + 7 * keysPad + idx]), c70);
+                c00 = v0.fma(FloatVector.broadcast(S, p[po]), c00);
+                c10 = v0.fma(FloatVector.broadcast(S, p[po + 1 * rowStride]), c10);
+                c20 = v0.fma(FloatVector.broadcast(S, p[po + 2 * rowStride]), c20);
+                c30 = v0.fma(FloatVector.broadcast(S, p[po + 3 * rowStride]), c30);
+                c40 = v0.fma(FloatVector.broadcast(S, p[po + 4 * rowStride]), c40);
+                c50 = v0.fma(FloatVector.broadcast(S, p[po + 5 * rowStride]), c50);
+                c60 = v0.fma(FloatVector.broadcast(S, p[po + 6 * rowStride]), c60);
+                c70 = v0.fma(FloatVector.broadcast(S, p[po + 7 * rowStride]), c70);
             }
             c00.intoArray(acc, 0 * dimPad + d);
             c10.intoArray(acc, 1 * dimPad + d);

@@ -176,7 +176,7 @@ final class AttentionTraining {
                     pT[idx * seqPad + col] = pb[base + idx];
                 }
             }
-            Attention.weightedValues(kRows, ds, 0, acc, nk, keysPad, dimPad); // dQ rows = dS · K
+            Attention.weightedValues(kRows, ds, 0, keysPad, 1, acc, nk, dimPad); // dQ rows = dS · K
             for (int r = 0; r < rows; r++)
                 MemorySegment.copy(acc, r * dimPad, dQ, ValueLayout.JAVA_FLOAT, (seqBase + i0 + r) * rowBytes + headOff, headDim);
         }
@@ -191,10 +191,10 @@ final class AttentionTraining {
         }
         for (int k0 = 0; k0 < nk; k0 += R) {
             int count = Math.min(R, nk - k0);
-            Attention.weightedValues(qRows, dST, k0 * seqPad, acc, seq, seqPad, dimPad);
+            Attention.weightedValues(qRows, dST, k0 * seqPad, seqPad, 1, acc, seq, dimPad);
             for (int r = 0; r < count; r++)
                 MemorySegment.copy(acc, r * dimPad, dK, ValueLayout.JAVA_FLOAT, (seqBase + s.keys[k0 + r]) * rowBytes + headOff, headDim);
-            Attention.weightedValues(doRows, pT, k0 * seqPad, acc, seq, seqPad, dimPad);
+            Attention.weightedValues(doRows, pT, k0 * seqPad, seqPad, 1, acc, seq, dimPad);
             for (int r = 0; r < count; r++)
                 MemorySegment.copy(acc, r * dimPad, dV, ValueLayout.JAVA_FLOAT, (seqBase + s.keys[k0 + r]) * rowBytes + headOff, headDim);
         }
