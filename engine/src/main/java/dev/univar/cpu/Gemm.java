@@ -26,7 +26,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>Each tile of C ({@link #MC} rows by a range of panels) packs its rows of A into a per-thread
  *       {@code float[]} of {@link #MR}-row micro-panels (kk-major), zero-padded to whole micro-panels.</li>
  *   <li>The micro-kernel keeps an MR x NR block of C in 16 vector registers (of AVX-512's 32) and does one FMA per register
- *       per k step, over the packed arrays only (see {@link #kernel} for why it writes to a tile array).</li>
+ *       per k step, over the packed arrays only (see {@link #kernel} for why it writes to a tile buffer).</li>
  * </ul>
  * Threads take tiles from a shared counter. k is split into blocks of at most {@link #KC_MAX} so that a B
  * micro-panel ({@code kc x NR}) stays in L1 and an A block ({@code MC x kc}) in L2; C is stored on the
@@ -62,7 +62,12 @@ final class Gemm {
     private static final class Scratch {
         final float[] packedA = new float[MC * KC_MAX];
         final float[] row = new float[Math.max(KC_MAX, MC)];
-        final float[] tile = new float[MR * NR];
+        /**
+         * The micro-kernel's output, off-heap and 64-byte aligned: in a {@code float[]} its alignment was the heap's
+         * choice, and when the kernel's 64-byte stores straddled cache lines the update's loads of them could not be
+         * forwarded from the stores (some JVMs ran the whole GEMM 25% slower).
+         */
+        final MemorySegment tile = Arena.ofAuto().allocate((long) MR * NR * Float.BYTES, 64);
     }
 
     Gemm(ThreadPool pool) {
@@ -316,20 +321,23 @@ final class Gemm {
     }
 
     /** {@code tile[r][j] += bias[j0 + j]}. */
-    private static void addBias(float[] tile, float[] bias, int j0) {
+    private static void addBias(MemorySegment tile, float[] bias, int j0) {
         for (int r = 0; r < MR; r++)
-            for (int j = 0; j < NR; j++) tile[r * NR + j] += bias[j0 + j];
+            for (int j = 0; j < NR; j++) {
+                long at = (long) r * NR + j;
+                tile.setAtIndex(ValueLayout.JAVA_FLOAT, at, tile.getAtIndex(ValueLayout.JAVA_FLOAT, at) + bias[j0 + j]);
+            }
     }
 
     /**
      * The MR x NR micro-kernel: {@code tile[MR][NR] = sum_kk a[kk, 0..MR) x b[kk, 0..NR)}.
      *
-     * <p>It writes only to the {@code float[]} tile and {@link #update} then moves the tile into C. Keeping
+     * <p>It writes only to the tile (per-thread scratch) and {@link #update} then moves the tile into C. Keeping
      * every use of the accumulators inside this method as plain array stores matters: when they also fed
      * segment stores behind branches or a helper call, C2 kept them boxed and allocated 12 vectors per k step
      * (about 7x slower). Each accumulator also starts from its own {@code zero()} for the same reason.
      */
-    static void kernel(int kc, float[] a, int ao, MemorySegment b, int bo, float[] tile) {
+    static void kernel(int kc, float[] a, int ao, MemorySegment b, int bo, MemorySegment tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S),
                 c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S),
                 c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S),
@@ -364,22 +372,22 @@ final class Gemm {
             c70 = b0.fma(x, c70);
             c71 = b1.fma(x, c71);
         }
-        c00.intoArray(tile, 0 * NR);
-        c01.intoArray(tile, 0 * NR + VL);
-        c10.intoArray(tile, 1 * NR);
-        c11.intoArray(tile, 1 * NR + VL);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + VL);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + VL);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + VL);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + VL);
-        c60.intoArray(tile, 6 * NR);
-        c61.intoArray(tile, 6 * NR + VL);
-        c70.intoArray(tile, 7 * NR);
-        c71.intoArray(tile, 7 * NR + VL);
+        c00.intoMemorySegment(tile, (long) (0 * NR) * Float.BYTES, ORDER);
+        c01.intoMemorySegment(tile, (long) (0 * NR + VL) * Float.BYTES, ORDER);
+        c10.intoMemorySegment(tile, (long) (1 * NR) * Float.BYTES, ORDER);
+        c11.intoMemorySegment(tile, (long) (1 * NR + VL) * Float.BYTES, ORDER);
+        c20.intoMemorySegment(tile, (long) (2 * NR) * Float.BYTES, ORDER);
+        c21.intoMemorySegment(tile, (long) (2 * NR + VL) * Float.BYTES, ORDER);
+        c30.intoMemorySegment(tile, (long) (3 * NR) * Float.BYTES, ORDER);
+        c31.intoMemorySegment(tile, (long) (3 * NR + VL) * Float.BYTES, ORDER);
+        c40.intoMemorySegment(tile, (long) (4 * NR) * Float.BYTES, ORDER);
+        c41.intoMemorySegment(tile, (long) (4 * NR + VL) * Float.BYTES, ORDER);
+        c50.intoMemorySegment(tile, (long) (5 * NR) * Float.BYTES, ORDER);
+        c51.intoMemorySegment(tile, (long) (5 * NR + VL) * Float.BYTES, ORDER);
+        c60.intoMemorySegment(tile, (long) (6 * NR) * Float.BYTES, ORDER);
+        c61.intoMemorySegment(tile, (long) (6 * NR + VL) * Float.BYTES, ORDER);
+        c70.intoMemorySegment(tile, (long) (7 * NR) * Float.BYTES, ORDER);
+        c71.intoMemorySegment(tile, (long) (7 * NR + VL) * Float.BYTES, ORDER);
     }
 
     /**
@@ -387,16 +395,27 @@ final class Gemm {
      * part of the tile: whole vectors where the tile is full, scalars at the edges.
      */
     static void update(MemorySegment c, int row0, int j0, int ldc, int rows, int cols, boolean first,
-                       float[] bias, float[] tile) {
+                       float[] bias, MemorySegment tile) {
         if (cols == NR) {
-            FloatVector bias0 = FloatVector.fromArray(S, bias, j0), bias1 = FloatVector.fromArray(S, bias, j0 + VL);
-            for (int r = 0; r < rows; r++) {
-                long off0 = ((long) (row0 + r) * ldc + j0) * Float.BYTES, off1 = off0 + VL * Float.BYTES;
-                FloatVector v0 = FloatVector.fromArray(S, tile, r * NR), v1 = FloatVector.fromArray(S, tile, r * NR + VL);
-                FloatVector base0 = first ? bias0 : FloatVector.fromMemorySegment(S, c, off0, ORDER);
-                FloatVector base1 = first ? bias1 : FloatVector.fromMemorySegment(S, c, off1, ORDER);
-                v0.add(base0).intoMemorySegment(c, off0, ORDER);
-                v1.add(base1).intoMemorySegment(c, off1, ORDER);
+            // Two straight loops rather than a vector chosen by `first`: a vector picked by a condition is the
+            // pattern C2 sometimes boxes (see CpuBackend.layerNormRow).
+            if (first) {
+                FloatVector bias0 = FloatVector.fromArray(S, bias, j0), bias1 = FloatVector.fromArray(S, bias, j0 + VL);
+                for (int r = 0; r < rows; r++) {
+                    long off0 = ((long) (row0 + r) * ldc + j0) * Float.BYTES, t0 = (long) r * NR * Float.BYTES;
+                    FloatVector.fromMemorySegment(S, tile, t0, ORDER).add(bias0).intoMemorySegment(c, off0, ORDER);
+                    FloatVector.fromMemorySegment(S, tile, t0 + VL * Float.BYTES, ORDER).add(bias1)
+                            .intoMemorySegment(c, off0 + VL * Float.BYTES, ORDER);
+                }
+            } else {
+                for (int r = 0; r < rows; r++) {
+                    long off0 = ((long) (row0 + r) * ldc + j0) * Float.BYTES, t0 = (long) r * NR * Float.BYTES;
+                    FloatVector.fromMemorySegment(S, tile, t0, ORDER).add(FloatVector.fromMemorySegment(S, c, off0, ORDER))
+                            .intoMemorySegment(c, off0, ORDER);
+                    FloatVector.fromMemorySegment(S, tile, t0 + VL * Float.BYTES, ORDER)
+                            .add(FloatVector.fromMemorySegment(S, c, off0 + VL * Float.BYTES, ORDER))
+                            .intoMemorySegment(c, off0 + VL * Float.BYTES, ORDER);
+                }
             }
             return;
         }
@@ -405,7 +424,7 @@ final class Gemm {
             for (int j = 0; j < cols; j++) {
                 long at = off + (long) j * Float.BYTES;
                 float base = first ? bias[j0 + j] : c.get(ValueLayout.JAVA_FLOAT, at);
-                c.set(ValueLayout.JAVA_FLOAT, at, base + tile[r * NR + j]);
+                c.set(ValueLayout.JAVA_FLOAT, at, base + tile.getAtIndex(ValueLayout.JAVA_FLOAT, (long) r * NR + j));
             }
         }
     }
