@@ -149,23 +149,48 @@ public class CpuBackend implements Backend {
      * output at {@code base}; returns 1 / the standard deviation. Each output element is written only after its
      * inputs were last read, and xhat before the output, so {@code out} may alias {@code x}, the residual or xhat.
      *
-     * <p>The whole method is one straight path: no vector is assigned under a condition, passed to a helper or
-     * chosen by a ternary, and the ragged end is one masked step after each loop (all lanes off when the row is
-     * whole vectors) rather than an {@code if}. Vectors under conditions were boxed by C2 in some JVMs and not
-     * others: a forward then allocated about 1 GB and ran 20-40% slower, which made the encoder's speed bimodal.
+     * <p>Each pass is its own small method with one straight path, and only scalars cross between them:
+     * <ul>
+     *   <li>No vector is assigned under a condition, passed to a helper or chosen by a ternary. Vectors under
+     *       conditions were boxed by C2 in some JVMs: a forward then allocated about 1 GB and ran 20-40% slower.</li>
+     *   <li>As one method of three loops, or with masked vector steps, C1's profiling compile ran out of registers
+     *       ("COMPILE SKIPPED: out of virtual registers") when the JIT first met it through a loop back-edge, and the
+     *       method then stayed at tier 2 for good, never reaching C2: unintrinsified, ~140 MB allocated per 4 x 64
+     *       forward, 4x slower (a 1 x 16 forward 6.5 ms instead of 1.8). Which compile came first depended on the
+     *       batch shapes the process began with.</li>
+     * </ul>
      */
     private static float layerNormRow(MemorySegment x, long base, MemorySegment res, long resBase, MemorySegment gamma,
                                       MemorySegment beta, float eps, MemorySegment out, MemorySegment xhat, int dim) {
+        float mean = rowSum(x, base, res, resBase, dim) / dim;
+        float var = rowSquaredDeviation(x, base, res, resBase, mean, dim) / dim;
+        float inv = (float) (1 / Math.sqrt((double) var + eps));
+        normalizeRow(x, base, res, resBase, gamma, beta, mean, inv, out, xhat, dim);
+        return inv;
+    }
+
+    // The three passes below: whole vectors, then the ragged end (dim not a multiple of VL) as scalars. Masked
+    // vector steps there made C1's profiling compile of these methods run out of registers as well.
+
+    /** {@code sum_i x[i] + res[i]} of one row. */
+    private static float rowSum(MemorySegment x, long base, MemorySegment res, long resBase, int dim) {
         int whole = dim / VL * VL;
-        VectorMask<Float> m = S.indexInRange(whole, dim);
-        long tail = (long) whole * Float.BYTES;
         FloatVector acc = FloatVector.zero(S);
         for (int i = 0; i < whole; i += VL) {
             long p = (long) i * Float.BYTES;
             acc = acc.add(FloatVector.fromMemorySegment(S, x, base + p, ORDER).add(FloatVector.fromMemorySegment(S, res, resBase + p, ORDER)));
         }
-        acc = acc.add(FloatVector.fromMemorySegment(S, x, base + tail, ORDER, m).add(FloatVector.fromMemorySegment(S, res, resBase + tail, ORDER, m)));
-        float mean = acc.reduceLanes(VectorOperators.ADD) / dim;
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (int i = whole; i < dim; i++) {
+            long p = (long) i * Float.BYTES;
+            sum += x.get(ValueLayout.JAVA_FLOAT, base + p) + res.get(ValueLayout.JAVA_FLOAT, resBase + p);
+        }
+        return sum;
+    }
+
+    /** {@code sum_i (x[i] + res[i] - mean)^2} of one row. */
+    private static float rowSquaredDeviation(MemorySegment x, long base, MemorySegment res, long resBase, float mean, int dim) {
+        int whole = dim / VL * VL;
         FloatVector mv = FloatVector.broadcast(S, mean);
         FloatVector sq = FloatVector.zero(S);
         for (int i = 0; i < whole; i += VL) {
@@ -173,24 +198,54 @@ public class CpuBackend implements Backend {
             FloatVector d = FloatVector.fromMemorySegment(S, x, base + p, ORDER).add(FloatVector.fromMemorySegment(S, res, resBase + p, ORDER)).sub(mv);
             sq = d.fma(d, sq);
         }
-        FloatVector dt = FloatVector.fromMemorySegment(S, x, base + tail, ORDER, m)
-                .add(FloatVector.fromMemorySegment(S, res, resBase + tail, ORDER, m)).sub(mv, m); // lanes past dim stay 0
-        sq = dt.fma(dt, sq);
-        float var = sq.reduceLanes(VectorOperators.ADD) / dim;
-        float inv = (float) (1 / Math.sqrt((double) var + eps));
-        FloatVector iv = FloatVector.broadcast(S, inv);
+        float sum = sq.reduceLanes(VectorOperators.ADD);
+        for (int i = whole; i < dim; i++) {
+            long p = (long) i * Float.BYTES;
+            float d = x.get(ValueLayout.JAVA_FLOAT, base + p) + res.get(ValueLayout.JAVA_FLOAT, resBase + p) - mean;
+            sum = Math.fma(d, d, sum);
+        }
+        return sum;
+    }
+
+    /** {@code xhat = (x + res - mean) * inv}, then {@code out = xhat * gamma + beta}, element by element. */
+    private static void normalizeRow(MemorySegment x, long base, MemorySegment res, long resBase, MemorySegment gamma,
+                                     MemorySegment beta, float mean, float inv, MemorySegment out, MemorySegment xhat, int dim) {
+        standardizeRow(x, base, res, resBase, mean, inv, xhat, dim);
+        scaleShiftRow(xhat, base, gamma, beta, out, dim);
+    }
+
+    /** {@code xhat = (x + res - mean) * inv}. */
+    private static void standardizeRow(MemorySegment x, long base, MemorySegment res, long resBase, float mean, float inv,
+                                       MemorySegment xhat, int dim) {
+        int whole = dim / VL * VL;
+        FloatVector mv = FloatVector.broadcast(S, mean), iv = FloatVector.broadcast(S, inv);
         for (int i = 0; i < whole; i += VL) {
             long p = (long) i * Float.BYTES;
-            FloatVector h = FloatVector.fromMemorySegment(S, x, base + p, ORDER).add(FloatVector.fromMemorySegment(S, res, resBase + p, ORDER)).sub(mv).mul(iv);
-            h.intoMemorySegment(xhat, base + p, ORDER);
-            h.fma(FloatVector.fromMemorySegment(S, gamma, p, ORDER), FloatVector.fromMemorySegment(S, beta, p, ORDER)).intoMemorySegment(out, base + p, ORDER);
+            FloatVector.fromMemorySegment(S, x, base + p, ORDER).add(FloatVector.fromMemorySegment(S, res, resBase + p, ORDER))
+                    .sub(mv).mul(iv).intoMemorySegment(xhat, base + p, ORDER);
         }
-        FloatVector ht = FloatVector.fromMemorySegment(S, x, base + tail, ORDER, m)
-                .add(FloatVector.fromMemorySegment(S, res, resBase + tail, ORDER, m)).sub(mv).mul(iv);
-        ht.intoMemorySegment(xhat, base + tail, ORDER, m);
-        ht.fma(FloatVector.fromMemorySegment(S, gamma, tail, ORDER, m), FloatVector.fromMemorySegment(S, beta, tail, ORDER, m))
-                .intoMemorySegment(out, base + tail, ORDER, m);
-        return inv;
+        for (int i = whole; i < dim; i++) {
+            long p = (long) i * Float.BYTES;
+            float v = x.get(ValueLayout.JAVA_FLOAT, base + p) + res.get(ValueLayout.JAVA_FLOAT, resBase + p);
+            xhat.set(ValueLayout.JAVA_FLOAT, base + p, (v - mean) * inv);
+        }
+    }
+
+    /** {@code out = xhat * gamma + beta} (out may be xhat). */
+    private static void scaleShiftRow(MemorySegment xhat, long base, MemorySegment gamma, MemorySegment beta,
+                                      MemorySegment out, int dim) {
+        int whole = dim / VL * VL;
+        for (int i = 0; i < whole; i += VL) {
+            long p = (long) i * Float.BYTES;
+            FloatVector.fromMemorySegment(S, xhat, base + p, ORDER)
+                    .fma(FloatVector.fromMemorySegment(S, gamma, p, ORDER), FloatVector.fromMemorySegment(S, beta, p, ORDER))
+                    .intoMemorySegment(out, base + p, ORDER);
+        }
+        for (int i = whole; i < dim; i++) {
+            long p = (long) i * Float.BYTES;
+            out.set(ValueLayout.JAVA_FLOAT, base + p, Math.fma(xhat.get(ValueLayout.JAVA_FLOAT, base + p),
+                    gamma.get(ValueLayout.JAVA_FLOAT, p), beta.get(ValueLayout.JAVA_FLOAT, p)));
+        }
     }
 
     @Override
