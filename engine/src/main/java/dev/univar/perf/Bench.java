@@ -67,11 +67,17 @@ public final class Bench {
     /** Longest warm-up {@link #warmUp} allows itself while the JIT keeps compiling. */
     static final double MAX_WARMUP_SECONDS = 20;
 
+    /** How long the JIT must have finished no compilation before {@link #warmUp} calls it quiet. */
+    static final double QUIET_SECONDS = 3.0;
+
     /**
-     * Runs {@code job} for at least {@code minSeconds}, and then on until the JIT has gone quiet: until two runs in
-     * a row compiled nothing (the JVM's total compilation time did not move), or {@link #MAX_WARMUP_SECONDS}. A
-     * training step on 2 cores kept getting faster for about 12 s (16 steps), as C2 worked through its queue; a
-     * fixed 2 s warm-up timed it 60% slow.
+     * Runs {@code job} for at least {@code minSeconds}, and then on until the JIT has gone quiet: until it finished
+     * no compilation (the JVM's total compilation time did not move) for two runs in a row and
+     * {@link #QUIET_SECONDS}, or {@link #MAX_WARMUP_SECONDS}. A training step on 2 cores kept getting faster for
+     * about 12 s (16 steps), as C2 worked through its queue; a fixed 2 s warm-up timed it 60% slow. A short job
+     * needs the time as well as the two runs: a 2 ms forward passes two runs within one C2 compilation (which, with
+     * the job on both cores, can take over a second: the MXBean counts only finished ones). A 1 x 16 encoder was
+     * timed at 2.4-3.2 ms with two quiet runs, 2.1 ms with 1 s of quiet, and its steady 1.8-1.9 ms with 3 s.
      */
     public static void warmUp(Runnable job, double minSeconds) {
         warmUp(job, minSeconds, true);
@@ -82,16 +88,24 @@ public final class Bench {
         var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
         boolean watch = untilJitQuiet && jit != null && jit.isCompilationTimeMonitoringSupported();
         long start = System.nanoTime(), end = start + (long) (minSeconds * 1e9), cap = start + (long) (MAX_WARMUP_SECONDS * 1e9);
-        long last = watch ? jit.getTotalCompilationTime() : 0;
+        long last = watch ? jit.getTotalCompilationTime() : 0, quietSince = start;
         int quiet = 0;
+        boolean settled;
         do {
             job.run();
+            long t = System.nanoTime();
             if (watch) {
                 long now = jit.getTotalCompilationTime();
-                quiet = now == last ? quiet + 1 : 0;
+                if (now == last) {
+                    quiet++;
+                } else {
+                    quiet = 0;
+                    quietSince = t;
+                }
                 last = now;
             }
-        } while (System.nanoTime() < end || (watch && quiet < 2 && System.nanoTime() < cap));
+            settled = !watch || (quiet >= 2 && t - quietSince >= (long) (QUIET_SECONDS * 1e9));
+        } while (System.nanoTime() < end || (!settled && System.nanoTime() < cap));
     }
 
     /**
