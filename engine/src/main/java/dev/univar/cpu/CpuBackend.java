@@ -58,6 +58,11 @@ public class CpuBackend implements Backend {
         pool.close();
     }
 
+    /** The backend's thread pool, for subclasses' own kernels (one pool per backend: idle workers spin a while). */
+    ThreadPool pool() {
+        return pool;
+    }
+
     @Override
     public void matmul(Tensor a, Tensor b, boolean transB, Tensor bias, Tensor out, int m, int n, int k) {
         BackendChecks.product(a, b, bias, out, m, n, k);

@@ -14,8 +14,8 @@ import java.nio.ByteOrder;
 
 /**
  * The Vector API {@link TrainingBackend}. The dense parts of the backward reuse the inference GEMM: the
- * weight gradient {@code dOutᵀ · x} is {@link CpuBackend#gemm} with a transposed A, accumulating into dW. Row-wise and element-wise operations are vectorised here and split across a pool of its own (the
- * inference backend's pool is private to it); the two pools take turns, never run at once.
+ * weight gradient {@code dOutᵀ · x} is {@link CpuBackend#gemm} with a transposed A, accumulating into dW. Row-wise and element-wise operations are vectorised here and split across the inference backend's
+ * thread pool: one set of workers (a second pool's idle workers spun beside the first's work on a small machine).
  *
  * <p>Vector code stays inside the method that uses it (no FloatVector crosses a call C2 might not inline,
  * which would box it), and per-thread partial sums go through arrays.
@@ -39,7 +39,7 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
 
     public CpuTrainingBackend(int threads) {
         super(threads);
-        pool = new ThreadPool(threads);
+        pool = pool();
         attention = new AttentionTraining(pool);
         partial = new float[threads][0];
         partialSums = new double[threads];
@@ -59,9 +59,8 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
 
     @Override
     public void close() {
-        pool.close();
         scratchArena.close();
-        super.close();
+        super.close(); // closes the pool
     }
 
     private int parts(long count, long elementsPerItem) {
