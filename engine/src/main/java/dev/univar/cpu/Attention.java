@@ -54,7 +54,7 @@ final class Attention {
         int[] keys = new int[0];
 
         void ensure(int seq, int headDim) {
-            int keysPad = roundUp(seq, VL), dimPad = roundUp(headDim, VL);
+            int dimPad = roundUp(headDim, VL);
             if (keys.length < seq) keys = new int[seq];
             if (values.length < seq * dimPad) values = new float[seq * dimPad];
             if (acc.length < R * dimPad) acc = new float[R * dimPad];
@@ -236,11 +236,8 @@ final class Attention {
         }
     }
 
-    private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
-    private static final float ROUNDER = 12582912f; // 1.5 * 2^23: adding it rounds to an integer, kept in the low bits
     /** e^x is below float's smallest normal from here down; x is clamped to it (a weight of 1e-38 against the max's 1). */
     private static final float EXP_MIN = -87.3f;
-    private static final float E2 = 1f / 2, E3 = 1f / 6, E4 = 1f / 24, E5 = 1f / 120, E6 = 1f / 720, E7 = 1f / 5040;
 
     /**
      * Softmax down the columns of {@code sT[0, nk)[VL]}: each lane's keys less the lane's max, exponentiated in place;
@@ -255,15 +252,15 @@ final class Attention {
         for (int j = 0; j < nk; j++) {
             FloatVector x = FloatVector.fromArray(S, sT, j * VL).sub(max);
             FloatVector xc = x.max(FloatVector.broadcast(S, EXP_MIN));
-            FloatVector t = xc.fma(FloatVector.broadcast(S, LOG2E), FloatVector.broadcast(S, ROUNDER));
-            FloatVector n = t.sub(FloatVector.broadcast(S, ROUNDER));
-            FloatVector f = n.fma(FloatVector.broadcast(S, -LN2_HI), xc);
-            f = n.fma(FloatVector.broadcast(S, -LN2_LO), f);
-            FloatVector p = f.fma(FloatVector.broadcast(S, E7), FloatVector.broadcast(S, E6));
-            p = p.fma(f, FloatVector.broadcast(S, E5));
-            p = p.fma(f, FloatVector.broadcast(S, E4));
-            p = p.fma(f, FloatVector.broadcast(S, E3));
-            p = p.fma(f, FloatVector.broadcast(S, E2));
+            FloatVector t = xc.fma(FloatVector.broadcast(S, VecMath.LOG2E), FloatVector.broadcast(S, VecMath.ROUNDER));
+            FloatVector n = t.sub(FloatVector.broadcast(S, VecMath.ROUNDER));
+            FloatVector f = n.fma(FloatVector.broadcast(S, -VecMath.LN2_HI), xc);
+            f = n.fma(FloatVector.broadcast(S, -VecMath.LN2_LO), f);
+            FloatVector p = f.fma(FloatVector.broadcast(S, VecMath.E7), FloatVector.broadcast(S, VecMath.E6));
+            p = p.fma(f, FloatVector.broadcast(S, VecMath.E5));
+            p = p.fma(f, FloatVector.broadcast(S, VecMath.E4));
+            p = p.fma(f, FloatVector.broadcast(S, VecMath.E3));
+            p = p.fma(f, FloatVector.broadcast(S, VecMath.E2));
             p = p.fma(f, FloatVector.broadcast(S, 1f));
             p = p.fma(f, FloatVector.broadcast(S, 1f));
             FloatVector scale = ((IntVector) t.reinterpretAsInts()).lanewise(VectorOperators.LSHL, 23)

@@ -333,7 +333,7 @@ final class Gemm {
      * The MR x NR micro-kernel: {@code tile[MR][NR] = sum_kk a[kk, 0..MR) x b[kk, 0..NR)}.
      *
      * <p>It writes only to the tile (per-thread scratch) and {@link #update} then moves the tile into C. Keeping
-     * every use of the accumulators inside this method as plain array stores matters: when they also fed
+     * every use of the accumulators inside this method as plain, unconditional stores matters: when they also fed
      * segment stores behind branches or a helper call, C2 kept them boxed and allocated 12 vectors per k step
      * (about 7x slower). Each accumulator also starts from its own {@code zero()} for the same reason.
      */

@@ -53,11 +53,12 @@ final class VecMath {
 
     // exp: x = n ln2 + r, |r| <= ln2/2 (ln2 split in two so that n * LN2_HI is exact), e^r by its Taylor
     // polynomial of degree 7 (truncation error below 6e-9 relative), then scaled by 2^n.
-    private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
-    private static final float ROUNDER = 12582912f; // 1.5 * 2^23: adding it rounds to an integer, kept in the low bits
+    // Package-private: Attention's softmax writes the same e^x out in its own loop.
+    static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    static final float ROUNDER = 12582912f; // 1.5 * 2^23: adding it rounds to an integer, kept in the low bits
     private static final int ROUNDER_BITS = 0x4B400000;
     private static final float EXP_MIN = -104f, EXP_MAX = 88.7f;
-    private static final float E2 = 1f / 2, E3 = 1f / 6, E4 = 1f / 24, E5 = 1f / 120, E6 = 1f / 720, E7 = 1f / 5040;
+    static final float E2 = 1f / 2, E3 = 1f / 6, E4 = 1f / 24, E5 = 1f / 120, E6 = 1f / 720, E7 = 1f / 5040;
 
     /**
      * e^x, lanewise, within about 2 float ulps for x in [-87, 88.7], subnormal results below (gradual, as the

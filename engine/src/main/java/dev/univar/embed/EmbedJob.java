@@ -84,7 +84,7 @@ public final class EmbedJob {
                 // Bytes read so far already include this whole window; progress inside it is interpolated.
                 long before = done;
                 double fractionBefore = fraction, fractionAfter = source.progress();
-                boolean wholeJob = done == 0 && !source.hasNext() && enc.length <= batchSize; // one batch, all told
+                boolean wholeJob = done == 0 && !source.hasNext(); // this window is the whole input
                 float[][] rows = embedSorted(model, enc, batchSize, wholeJob, embedded -> listener.progress(before + embedded,
                         fractionBefore + (fractionAfter - fractionBefore) * embedded / enc.length,
                         rate(before + embedded, start)));
@@ -110,7 +110,10 @@ public final class EmbedJob {
         return embedSorted(model, enc, batchSize, false, embeddedSoFar);
     }
 
-    /** {@link #embedSorted}; {@code wholeJob}: these encodings are all the job embeds (see {@link EmbeddingModel#embed(Batch, boolean)}). */
+    /**
+     * {@link #embedSorted}; {@code wholeJob}: these encodings are all the job embeds, so when they make one batch it
+     * is a whole job (see {@link EmbeddingModel#embed(Batch, boolean)}).
+     */
     static float[][] embedSorted(EmbeddingModel model, Encoding[] enc, int batchSize, boolean wholeJob, IntConsumer embeddedSoFar) {
         Integer[] order = new Integer[enc.length];
         for (int i = 0; i < order.length; i++) order[i] = i;

@@ -114,7 +114,10 @@ public final class EmbeddingModel implements AutoCloseable {
 
     @Override
     public void close() {
-        if (reference != null) reference.close();
+        if (reference != null) {
+            reference.close();
+            reference.backend().close();
+        }
         encoder.close();
         encoder.backend().close();
         weights.close();

@@ -66,7 +66,7 @@ public final class HugePages {
      */
     public static MemorySegment allocate(Arena arena, long bytes, long alignment) {
         if (MMAP == null || bytes < MIN_BYTES || alignment > HUGE) return arena.allocate(bytes, alignment);
-        long size = (bytes + HUGE - 1) / HUGE * HUGE + HUGE; // room to align the start to 2 MiB
+        long rounded = (bytes + HUGE - 1) / HUGE * HUGE, size = rounded + HUGE; // room to align the start to 2 MiB
         long base;
         try {
             MemorySegment m = (MemorySegment) MMAP.invokeExact(MemorySegment.NULL, size, PROT_READ_WRITE,
@@ -87,7 +87,7 @@ public final class HugePages {
             return arena.allocate(bytes, alignment);
         }
         try {
-            int ignored = (int) MADVISE.invokeExact(MemorySegment.ofAddress(start), (bytes + HUGE - 1) / HUGE * HUGE, MADV_HUGEPAGE);
+            int ignored = (int) MADVISE.invokeExact(MemorySegment.ofAddress(start), rounded, MADV_HUGEPAGE);
         } catch (Throwable t) { // a hint only
         }
         return seg;

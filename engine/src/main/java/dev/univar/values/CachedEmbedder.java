@@ -1,7 +1,6 @@
 package dev.univar.values;
 
 import dev.univar.embed.EmbedJob;
-
 import dev.univar.nn.EmbeddingModel;
 import dev.univar.text.Encoding;
 
