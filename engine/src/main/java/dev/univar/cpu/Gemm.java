@@ -24,12 +24,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       alignment was the heap's choice and varied from one JVM to the next). Both layouts of B (plain and
  *       transposed) end up identical.</li>
  *   <li>Each tile of C ({@link #MC} rows by a range of panels) packs its rows of A into a per-thread
- *       {@code float[]} of {@link #MR}-row micro-panels (kk-major), zero-padded to whole micro-panels.</li>
- *   <li>The micro-kernel keeps an MR x NR block of C in 16 vector registers (of AVX-512's 32) and does one FMA per register
+ *       {@code float[]} of {@link #MR}-row micro-panels (kk-major), zero-padded to whole micro-panels: a bulk copy
+ *       per row and a transposition by gathers for a plain A, a vector copy per step for a transposed one.</li>
+ *   <li>The micro-kernel keeps an MR x NR block of C in 24 vector registers (of AVX-512's 32) and does one FMA per register
  *       per k step, over the packed arrays only (see {@link #kernel} for why it writes to a tile buffer).</li>
  * </ul>
- * Threads take tiles from a shared counter. k is split into blocks of at most {@link #KC_MAX} so that a B
- * micro-panel ({@code kc x NR}) stays in L1 and an A block ({@code MC x kc}) in L2; C is stored on the
+ * Threads take tiles from a shared counter. k is split into blocks of at most {@link #KC_MAX}: an A block
+ * ({@code MC x kc}, up to 384 KiB) and the B micro-panel in use ({@code kc x NR}, up to 144 KiB) stay in L2,
+ * not L1. Long k blocks pay more than an L1-sized B micro-panel: with blocks of 256 (B in L1) the fixed costs
+ * of each kernel call (the tile's stores, C's update, one more pass over C per block) and the packing of A kept
+ * the products 10-15% below the kernel's own speed (bench/RESULTS.md, fourth session). C is stored on the
  * first k block (with the bias) and accumulated on the later ones; GELU, if asked, is applied to a tile's rows
  * right after its last k block, while they are still in cache.
  *
@@ -41,8 +45,9 @@ final class Gemm {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int VL = S.length();
     static final int MR = 8;
-    static final int NR = 2 * VL;
-    static final int KC_MAX = 256;
+    static final int NR = 3 * VL;
+    static final int NV = NR / VL;
+    static final int KC_MAX = 768;
     static final int MC = 16 * MR;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     /** The first MR lanes, for copying one micro-panel step when a vector holds at least MR floats. */
@@ -62,6 +67,9 @@ final class Gemm {
     private static final class Scratch {
         final float[] packedA = new float[MC * KC_MAX];
         final float[] row = new float[Math.max(KC_MAX, MC)];
+        final float[] rows = new float[MR * KC_MAX];
+        /** Gather indices for packA's transposition, and (last) the kc they were made for. */
+        final int[] map = new int[VL + 1];
         /**
          * The micro-kernel's output, off-heap and 64-byte aligned: in a {@code float[]} its alignment was the heap's
          * choice, and when the kernel's 64-byte stores straddled cache lines the update's loads of them could not be
@@ -213,21 +221,18 @@ final class Gemm {
                               MemorySegment pb, float[] row) {
         int j0 = p * NR;
         int width = Math.min(NR, n - j0);
-        VectorMask<Float> m0 = S.indexInRange(0, width), m1 = S.indexInRange(VL, width);
         for (int k0 = 0; k0 < k; k0 += kcNominal) {
             int kc = Math.min(kcNominal, k - k0);
             int base = k0 * nPad + p * kc * NR;
             if (!transB) {
-                // Row kk of B, columns [j0, j0 + width): two vector copies, masked at the right edge.
+                // Row kk of B, columns [j0, j0 + width): NV vector copies, masked at the right edge.
                 for (int kk = 0; kk < kc; kk++) {
                     long off = ((long) (k0 + kk) * n + j0) * Float.BYTES;
                     int dst = base + kk * NR;
-                    if (width == NR) {
-                        FloatVector.fromMemorySegment(S, b, off, ORDER).intoMemorySegment(pb, (long) dst * Float.BYTES, ORDER);
-                        FloatVector.fromMemorySegment(S, b, off + VL * Float.BYTES, ORDER).intoMemorySegment(pb, (long) (dst + VL) * Float.BYTES, ORDER);
-                    } else {
-                        FloatVector.fromMemorySegment(S, b, off, ORDER, m0).intoMemorySegment(pb, (long) dst * Float.BYTES, ORDER);
-                        FloatVector.fromMemorySegment(S, b, off + VL * Float.BYTES, ORDER, m1).intoMemorySegment(pb, (long) (dst + VL) * Float.BYTES, ORDER);
+                    for (int v = 0; v < NV; v++) {
+                        VectorMask<Float> mv = S.indexInRange(v * VL, width);
+                        FloatVector.fromMemorySegment(S, b, off + (long) v * VL * Float.BYTES, ORDER, mv)
+                                .intoMemorySegment(pb, (long) (dst + v * VL) * Float.BYTES, ORDER);
                     }
                 }
             } else {
@@ -249,7 +254,7 @@ final class Gemm {
      * With {@code transA}, A is stored {@code [k, m]} and op(A) row i is its column i.
      */
     private static void packA(MemorySegment a, boolean transA, int m, int k, int i0, int mc, int k0, int kc,
-                              float[] pa, float[] row) {
+                              float[] pa, float[] row, float[] rows, int[] map) {
         int panels = (mc + MR - 1) / MR;
         if (transA) {
             // Row kk of stored A holds op(A)[i0 .. i0 + mc, kk] contiguously, so each micro-panel's MR values of
@@ -277,6 +282,28 @@ final class Gemm {
             }
             return;
         }
+        if (VL % MR == 0) {
+            // Each micro-panel's MR rows are copied (one bulk copy each) into `rows`, row-major, and transposed
+            // to kk-major by gathers: one vector holds VL / MR whole steps.
+            int steps = VL / MR, whole = kc - kc % steps;
+            if (map[VL] != kc) {
+                for (int lane = 0; lane < VL; lane++) map[lane] = (lane % MR) * kc + lane / MR;
+                map[VL] = kc;
+            }
+            for (int ip = 0; ip < panels; ip++) {
+                int base = ip * kc * MR;
+                for (int ii = 0; ii < MR; ii++) {
+                    int i = ip * MR + ii;
+                    if (i < mc) MemorySegment.copy(a, ValueLayout.JAVA_FLOAT, ((long) (i0 + i) * k + k0) * Float.BYTES, rows, ii * kc, kc);
+                    else Arrays.fill(rows, ii * kc, (ii + 1) * kc, 0f);
+                }
+                for (int kk = 0; kk < whole; kk += steps)
+                    FloatVector.fromArray(S, rows, kk, map, 0).intoArray(pa, base + kk * MR);
+                for (int kk = whole; kk < kc; kk++)
+                    for (int ii = 0; ii < MR; ii++) pa[base + kk * MR + ii] = rows[ii * kc + kk];
+            }
+            return;
+        }
         for (int ip = 0; ip < panels; ip++) {
             int base = ip * kc * MR;
             for (int ii = 0; ii < MR; ii++) {
@@ -301,7 +328,7 @@ final class Gemm {
             // The first k block starts from the bias (and C when accumulating); later ones add to C.
             boolean fromBias = k0 == 0 && !accumulate;
             boolean addBias = k0 == 0 && accumulate;
-            packA(a, transA, m, k, i0, mc, k0, kc, s.packedA, s.row);
+            packA(a, transA, m, k, i0, mc, k0, kc, s.packedA, s.row, s.rows, s.map);
             for (int p = p0; p < p1; p++) {
                 int bOff = k0 * nPad + p * kc * NR;
                 int j0 = p * NR;
@@ -330,7 +357,10 @@ final class Gemm {
     }
 
     /**
-     * The MR x NR micro-kernel: {@code tile[MR][NR] = sum_kk a[kk, 0..MR) x b[kk, 0..NR)}.
+     * The MR x NR micro-kernel: {@code tile[MR][NR] = sum_kk a[kk, 0..MR) x b[kk, 0..NR)}. Three B vectors per
+     * row keep the broadcasts of A (a load each) at one per three FMAs; with two (8 x 32) the products ran 10-20%
+     * slower. A's micro-panel stays kk-major (step kk's MR values adjacent): a row-major one read with a row stride
+     * was as fast in a product alone but about a third slower inside the encoder (bench/RESULTS.md).
      *
      * <p>It writes only to the tile (per-thread scratch) and {@link #update} then moves the tile into C. Keeping
      * every use of the accumulators inside this method as plain, unconditional stores matters: when they also fed
@@ -338,56 +368,77 @@ final class Gemm {
      * (about 7x slower). Each accumulator also starts from its own {@code zero()} for the same reason.
      */
     static void kernel(int kc, float[] a, int ao, MemorySegment b, int bo, MemorySegment tile) {
-        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S),
-                c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S),
-                c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S),
-                c60 = FloatVector.zero(S), c61 = FloatVector.zero(S), c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c02 = FloatVector.zero(S),
+                c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c12 = FloatVector.zero(S),
+                c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c22 = FloatVector.zero(S),
+                c30 = FloatVector.zero(S), c31 = FloatVector.zero(S), c32 = FloatVector.zero(S),
+                c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c42 = FloatVector.zero(S),
+                c50 = FloatVector.zero(S), c51 = FloatVector.zero(S), c52 = FloatVector.zero(S),
+                c60 = FloatVector.zero(S), c61 = FloatVector.zero(S), c62 = FloatVector.zero(S),
+                c70 = FloatVector.zero(S), c71 = FloatVector.zero(S), c72 = FloatVector.zero(S);
         for (int kk = 0; kk < kc; kk++) {
             int bi = bo + kk * NR, ai = ao + kk * MR;
             long bb = (long) bi * Float.BYTES;
             FloatVector b0 = FloatVector.fromMemorySegment(S, b, bb, ORDER);
-            FloatVector b1 = FloatVector.fromMemorySegment(S, b, bb + VL * Float.BYTES, ORDER);
-            FloatVector x = FloatVector.broadcast(S, a[ai]);
-            c00 = b0.fma(x, c00);
-            c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(S, a[ai + 1]);
-            c10 = b0.fma(x, c10);
-            c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(S, a[ai + 2]);
-            c20 = b0.fma(x, c20);
-            c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, a[ai + 3]);
-            c30 = b0.fma(x, c30);
-            c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(S, a[ai + 4]);
-            c40 = b0.fma(x, c40);
-            c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(S, a[ai + 5]);
-            c50 = b0.fma(x, c50);
-            c51 = b1.fma(x, c51);
-            x = FloatVector.broadcast(S, a[ai + 6]);
-            c60 = b0.fma(x, c60);
-            c61 = b1.fma(x, c61);
-            x = FloatVector.broadcast(S, a[ai + 7]);
-            c70 = b0.fma(x, c70);
-            c71 = b1.fma(x, c71);
+            FloatVector b1 = FloatVector.fromMemorySegment(S, b, bb + 1 * VL * Float.BYTES, ORDER);
+            FloatVector b2 = FloatVector.fromMemorySegment(S, b, bb + 2 * VL * Float.BYTES, ORDER);
+            FloatVector x0 = FloatVector.broadcast(S, a[ai]);
+            c00 = b0.fma(x0, c00);
+            c01 = b1.fma(x0, c01);
+            c02 = b2.fma(x0, c02);
+            FloatVector x1 = FloatVector.broadcast(S, a[ai + 1]);
+            c10 = b0.fma(x1, c10);
+            c11 = b1.fma(x1, c11);
+            c12 = b2.fma(x1, c12);
+            FloatVector x2 = FloatVector.broadcast(S, a[ai + 2]);
+            c20 = b0.fma(x2, c20);
+            c21 = b1.fma(x2, c21);
+            c22 = b2.fma(x2, c22);
+            FloatVector x3 = FloatVector.broadcast(S, a[ai + 3]);
+            c30 = b0.fma(x3, c30);
+            c31 = b1.fma(x3, c31);
+            c32 = b2.fma(x3, c32);
+            FloatVector x4 = FloatVector.broadcast(S, a[ai + 4]);
+            c40 = b0.fma(x4, c40);
+            c41 = b1.fma(x4, c41);
+            c42 = b2.fma(x4, c42);
+            FloatVector x5 = FloatVector.broadcast(S, a[ai + 5]);
+            c50 = b0.fma(x5, c50);
+            c51 = b1.fma(x5, c51);
+            c52 = b2.fma(x5, c52);
+            FloatVector x6 = FloatVector.broadcast(S, a[ai + 6]);
+            c60 = b0.fma(x6, c60);
+            c61 = b1.fma(x6, c61);
+            c62 = b2.fma(x6, c62);
+            FloatVector x7 = FloatVector.broadcast(S, a[ai + 7]);
+            c70 = b0.fma(x7, c70);
+            c71 = b1.fma(x7, c71);
+            c72 = b2.fma(x7, c72);
         }
-        c00.intoMemorySegment(tile, (long) (0 * NR) * Float.BYTES, ORDER);
-        c01.intoMemorySegment(tile, (long) (0 * NR + VL) * Float.BYTES, ORDER);
-        c10.intoMemorySegment(tile, (long) (1 * NR) * Float.BYTES, ORDER);
-        c11.intoMemorySegment(tile, (long) (1 * NR + VL) * Float.BYTES, ORDER);
-        c20.intoMemorySegment(tile, (long) (2 * NR) * Float.BYTES, ORDER);
-        c21.intoMemorySegment(tile, (long) (2 * NR + VL) * Float.BYTES, ORDER);
-        c30.intoMemorySegment(tile, (long) (3 * NR) * Float.BYTES, ORDER);
-        c31.intoMemorySegment(tile, (long) (3 * NR + VL) * Float.BYTES, ORDER);
-        c40.intoMemorySegment(tile, (long) (4 * NR) * Float.BYTES, ORDER);
-        c41.intoMemorySegment(tile, (long) (4 * NR + VL) * Float.BYTES, ORDER);
-        c50.intoMemorySegment(tile, (long) (5 * NR) * Float.BYTES, ORDER);
-        c51.intoMemorySegment(tile, (long) (5 * NR + VL) * Float.BYTES, ORDER);
-        c60.intoMemorySegment(tile, (long) (6 * NR) * Float.BYTES, ORDER);
-        c61.intoMemorySegment(tile, (long) (6 * NR + VL) * Float.BYTES, ORDER);
-        c70.intoMemorySegment(tile, (long) (7 * NR) * Float.BYTES, ORDER);
-        c71.intoMemorySegment(tile, (long) (7 * NR + VL) * Float.BYTES, ORDER);
+        c00.intoMemorySegment(tile, (long) (0 * NR + 0 * VL) * Float.BYTES, ORDER);
+        c01.intoMemorySegment(tile, (long) (0 * NR + 1 * VL) * Float.BYTES, ORDER);
+        c02.intoMemorySegment(tile, (long) (0 * NR + 2 * VL) * Float.BYTES, ORDER);
+        c10.intoMemorySegment(tile, (long) (1 * NR + 0 * VL) * Float.BYTES, ORDER);
+        c11.intoMemorySegment(tile, (long) (1 * NR + 1 * VL) * Float.BYTES, ORDER);
+        c12.intoMemorySegment(tile, (long) (1 * NR + 2 * VL) * Float.BYTES, ORDER);
+        c20.intoMemorySegment(tile, (long) (2 * NR + 0 * VL) * Float.BYTES, ORDER);
+        c21.intoMemorySegment(tile, (long) (2 * NR + 1 * VL) * Float.BYTES, ORDER);
+        c22.intoMemorySegment(tile, (long) (2 * NR + 2 * VL) * Float.BYTES, ORDER);
+        c30.intoMemorySegment(tile, (long) (3 * NR + 0 * VL) * Float.BYTES, ORDER);
+        c31.intoMemorySegment(tile, (long) (3 * NR + 1 * VL) * Float.BYTES, ORDER);
+        c32.intoMemorySegment(tile, (long) (3 * NR + 2 * VL) * Float.BYTES, ORDER);
+        c40.intoMemorySegment(tile, (long) (4 * NR + 0 * VL) * Float.BYTES, ORDER);
+        c41.intoMemorySegment(tile, (long) (4 * NR + 1 * VL) * Float.BYTES, ORDER);
+        c42.intoMemorySegment(tile, (long) (4 * NR + 2 * VL) * Float.BYTES, ORDER);
+        c50.intoMemorySegment(tile, (long) (5 * NR + 0 * VL) * Float.BYTES, ORDER);
+        c51.intoMemorySegment(tile, (long) (5 * NR + 1 * VL) * Float.BYTES, ORDER);
+        c52.intoMemorySegment(tile, (long) (5 * NR + 2 * VL) * Float.BYTES, ORDER);
+        c60.intoMemorySegment(tile, (long) (6 * NR + 0 * VL) * Float.BYTES, ORDER);
+        c61.intoMemorySegment(tile, (long) (6 * NR + 1 * VL) * Float.BYTES, ORDER);
+        c62.intoMemorySegment(tile, (long) (6 * NR + 2 * VL) * Float.BYTES, ORDER);
+        c70.intoMemorySegment(tile, (long) (7 * NR + 0 * VL) * Float.BYTES, ORDER);
+        c71.intoMemorySegment(tile, (long) (7 * NR + 1 * VL) * Float.BYTES, ORDER);
+        c72.intoMemorySegment(tile, (long) (7 * NR + 2 * VL) * Float.BYTES, ORDER);
     }
 
     /**
@@ -400,21 +451,20 @@ final class Gemm {
             // Two straight loops rather than a vector chosen by `first`: a vector picked by a condition is the
             // pattern C2 sometimes boxes (see CpuBackend.layerNormRow).
             if (first) {
-                FloatVector bias0 = FloatVector.fromArray(S, bias, j0), bias1 = FloatVector.fromArray(S, bias, j0 + VL);
                 for (int r = 0; r < rows; r++) {
                     long off0 = ((long) (row0 + r) * ldc + j0) * Float.BYTES, t0 = (long) r * NR * Float.BYTES;
-                    FloatVector.fromMemorySegment(S, tile, t0, ORDER).add(bias0).intoMemorySegment(c, off0, ORDER);
-                    FloatVector.fromMemorySegment(S, tile, t0 + VL * Float.BYTES, ORDER).add(bias1)
-                            .intoMemorySegment(c, off0 + VL * Float.BYTES, ORDER);
+                    for (int v = 0; v < NV; v++)
+                        FloatVector.fromMemorySegment(S, tile, t0 + (long) v * VL * Float.BYTES, ORDER)
+                                .add(FloatVector.fromArray(S, bias, j0 + v * VL))
+                                .intoMemorySegment(c, off0 + (long) v * VL * Float.BYTES, ORDER);
                 }
             } else {
                 for (int r = 0; r < rows; r++) {
                     long off0 = ((long) (row0 + r) * ldc + j0) * Float.BYTES, t0 = (long) r * NR * Float.BYTES;
-                    FloatVector.fromMemorySegment(S, tile, t0, ORDER).add(FloatVector.fromMemorySegment(S, c, off0, ORDER))
-                            .intoMemorySegment(c, off0, ORDER);
-                    FloatVector.fromMemorySegment(S, tile, t0 + VL * Float.BYTES, ORDER)
-                            .add(FloatVector.fromMemorySegment(S, c, off0 + VL * Float.BYTES, ORDER))
-                            .intoMemorySegment(c, off0 + VL * Float.BYTES, ORDER);
+                    for (int v = 0; v < NV; v++)
+                        FloatVector.fromMemorySegment(S, tile, t0 + (long) v * VL * Float.BYTES, ORDER)
+                                .add(FloatVector.fromMemorySegment(S, c, off0 + (long) v * VL * Float.BYTES, ORDER))
+                                .intoMemorySegment(c, off0 + (long) v * VL * Float.BYTES, ORDER);
                 }
             }
             return;

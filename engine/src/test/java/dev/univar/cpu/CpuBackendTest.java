@@ -74,7 +74,9 @@ class CpuBackendTest {
     @ValueSource(ints = {1, 2, 3})
     void gemmTransposedAndAccumulating(int threads) {
         try (CpuBackend cpu = new CpuBackend(threads)) {
-            int[][] shapes = {{1, 1, 1}, {3, 17, 5}, {17, 31, 100}, {100, 33, 7}, {67, 129, 600}, {200, 45, 300}, {5, 4, 0}};
+            // {45, 50, 1700}: k in three blocks (C accumulated across them, with transposed A too).
+            int[][] shapes = {{1, 1, 1}, {3, 17, 5}, {17, 31, 100}, {100, 33, 7}, {67, 129, 600}, {200, 45, 300}, {45, 50, 1700},
+                    {5, 4, 0}};
             int variant = 0;
             for (int[] sh : shapes) {
                 int m = sh[0], n = sh[1], k = sh[2];
@@ -100,7 +102,9 @@ class CpuBackendTest {
     @ValueSource(ints = {1, 2, 3})
     void packedLinear(int threads) {
         try (CpuBackend cpu = new CpuBackend(threads)) {
-            int[][] shapes = {{1, 1, 1}, {16, 384, 384}, {3, 17, 5}, {17, 100, 31}, {100, 1153, 383}, {300, 65, 600}, {4, 5, 0}};
+            // {70, 97, 1601}: a packed matrix in three k blocks.
+            int[][] shapes = {{1, 1, 1}, {16, 384, 384}, {3, 17, 5}, {17, 100, 31}, {100, 1153, 383}, {300, 65, 600},
+                    {70, 97, 1601}, {4, 5, 0}};
             int variant = 0;
             for (int[] sh : shapes) {
                 int m = sh[0], n = sh[1], k = sh[2];
