@@ -3,6 +3,8 @@
 #   bench/run.sh EncoderComparison [--threads 2] [--repeat 20] [--shapes 32x128,8x512,1x16]
 #   bench/run.sh OpenBlasGemm [--threads 2] [--repeat 20]       (installs Debian's libopenblas0 when missing)
 #   bench/run.sh EmbedComparison [--texts 2000] [--max-length 128] [--threads 2]
+#   bench/run.sh OpProfile [--threads 2] [--batch-size 32] [--seq-len 128] [--repeat 15]   (time per backend operation)
+#   bench/run.sh Products [--threads 2] [--rows 4096] [--repeat 20]   (the encoder's four dense products alone)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/jdk.sh"
