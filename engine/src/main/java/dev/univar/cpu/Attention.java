@@ -60,7 +60,8 @@ final class Attention {
             if (acc.length < R * dimPad) acc = new float[R * dimPad];
             int keysPadJ = roundUp(seq, J);
             if (keyRows.length < keysPadJ * headDim) keyRows = new float[keysPadJ * headDim];
-            if (scores.length < keysPadJ * VL) scores = new float[keysPadJ * VL];
+            // + R: weightedValues reads R query lanes per key, past the last key's VL when a vector is narrower than R.
+            if (scores.length < keysPadJ * VL + R) scores = new float[keysPadJ * VL + R];
             if (query.length < headDim * VL) {
                 query = new float[headDim * VL];
                 queryRows = new float[headDim * VL];
