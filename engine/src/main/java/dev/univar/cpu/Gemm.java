@@ -70,10 +70,11 @@ final class Gemm {
     /** Per-thread buffers, grown on demand and kept: a matmul call allocates nothing once warm. */
     private static final class Scratch {
         final float[] packedA = new float[MC * KC_MAX];
-        final float[] row = new float[Math.max(KC_MAX, MC)];
+        /** One row of a transposed B's k block, for packB. */
+        final float[] row = new float[KC_MAX];
+        /** A micro-panel's rows of A, row-major, for packA's transposition, and its gather indices. */
         final float[] rows = new float[MR * KC_MAX];
-        /** Gather indices for packA's transposition, and (last) the kc they were made for. */
-        final int[] map = new int[VL + 1];
+        final int[] map = new int[VL];
         /**
          * The micro-kernel's output, off-heap and 64-byte aligned: in a {@code float[]} its alignment was the heap's
          * choice, and when the kernel's 64-byte stores straddled cache lines the update's loads of them could not be
@@ -258,7 +259,7 @@ final class Gemm {
      * With {@code transA}, A is stored {@code [k, m]} and op(A) row i is its column i.
      */
     private static void packA(MemorySegment a, boolean transA, int m, int k, int i0, int mc, int k0, int kc,
-                              float[] pa, float[] row, float[] rows, int[] map) {
+                              float[] pa, float[] rows, int[] map) {
         int panels = (mc + MR - 1) / MR;
         if (transA) {
             // Row kk of stored A holds op(A)[i0 .. i0 + mc, kk] contiguously, so each micro-panel's MR values of
@@ -286,39 +287,21 @@ final class Gemm {
             }
             return;
         }
-        if (VL % MR == 0) {
-            // Each micro-panel's MR rows are copied (one bulk copy each) into `rows`, row-major, and transposed
-            // to kk-major by gathers: one vector holds VL / MR whole steps.
-            int steps = VL / MR, whole = kc - kc % steps;
-            if (map[VL] != kc) {
-                for (int lane = 0; lane < VL; lane++) map[lane] = (lane % MR) * kc + lane / MR;
-                map[VL] = kc;
-            }
-            for (int ip = 0; ip < panels; ip++) {
-                int base = ip * kc * MR;
-                for (int ii = 0; ii < MR; ii++) {
-                    int i = ip * MR + ii;
-                    if (i < mc) MemorySegment.copy(a, ValueLayout.JAVA_FLOAT, ((long) (i0 + i) * k + k0) * Float.BYTES, rows, ii * kc, kc);
-                    else Arrays.fill(rows, ii * kc, (ii + 1) * kc, 0f);
-                }
-                for (int kk = 0; kk < whole; kk += steps)
-                    FloatVector.fromArray(S, rows, kk, map, 0).intoArray(pa, base + kk * MR);
-                for (int kk = whole; kk < kc; kk++)
-                    for (int ii = 0; ii < MR; ii++) pa[base + kk * MR + ii] = rows[ii * kc + kk];
-            }
-            return;
-        }
+        // Each micro-panel's MR rows are copied (one bulk copy each) into `rows`, row-major, then transposed to
+        // kk-major: by gathers, VL / MR whole steps per vector, where a vector holds whole steps; the rest by scalars.
+        int steps = VL / MR, whole = VL % MR == 0 ? kc - kc % steps : 0;
+        if (whole > 0) for (int lane = 0; lane < VL; lane++) map[lane] = (lane % MR) * kc + lane / MR;
         for (int ip = 0; ip < panels; ip++) {
             int base = ip * kc * MR;
             for (int ii = 0; ii < MR; ii++) {
                 int i = ip * MR + ii;
-                if (i < mc) {
-                    MemorySegment.copy(a, ValueLayout.JAVA_FLOAT, ((long) (i0 + i) * k + k0) * Float.BYTES, row, 0, kc);
-                    for (int kk = 0; kk < kc; kk++) pa[base + kk * MR + ii] = row[kk];
-                } else {
-                    for (int kk = 0; kk < kc; kk++) pa[base + kk * MR + ii] = 0f;
-                }
+                if (i < mc) MemorySegment.copy(a, ValueLayout.JAVA_FLOAT, ((long) (i0 + i) * k + k0) * Float.BYTES, rows, ii * kc, kc);
+                else Arrays.fill(rows, ii * kc, (ii + 1) * kc, 0f);
             }
+            for (int kk = 0; kk < whole; kk += steps)
+                FloatVector.fromArray(S, rows, kk, map, 0).intoArray(pa, base + kk * MR);
+            for (int kk = whole; kk < kc; kk++)
+                for (int ii = 0; ii < MR; ii++) pa[base + kk * MR + ii] = rows[ii * kc + kk];
         }
     }
 
@@ -332,7 +315,7 @@ final class Gemm {
             // The first k block starts from the bias (and C when accumulating); later ones add to C.
             boolean fromBias = k0 == 0 && !accumulate;
             boolean addBias = k0 == 0 && accumulate;
-            packA(a, transA, m, k, i0, mc, k0, kc, s.packedA, s.row, s.rows, s.map);
+            packA(a, transA, m, k, i0, mc, k0, kc, s.packedA, s.rows, s.map);
             for (int p = p0; p < p1; p++) {
                 int bOff = k0 * nPad + p * kc * NR;
                 int j0 = p * NR;
