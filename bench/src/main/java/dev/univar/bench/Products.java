@@ -1,5 +1,6 @@
 package dev.univar.bench;
 
+import dev.univar.bench.jmh.BenchData;
 import dev.univar.cpu.CpuBackend;
 import dev.univar.perf.Bench;
 import dev.univar.tensor.Activation;
@@ -8,7 +9,6 @@ import dev.univar.tensor.Tensor;
 
 import java.lang.foreign.Arena;
 import java.util.Locale;
-import java.util.Random;
 
 /**
  * The encoder's four dense products at 32 x 128 tokens, as the encoder calls them ({@code linear} with prepacked
@@ -32,11 +32,11 @@ public final class Products {
         String[] name = {"QKV", "output projection", "FFN in + GELU", "FFN out"};
         int m = rows;
         try (CpuBackend cpu = new CpuBackend(threads); Arena arena = Arena.ofShared()) {
-            Random r = new Random(1);
             Runnable[] jobs = new Runnable[nk.length];
             for (int s = 0; s < nk.length; s++) {
                 int n = nk[s][0], k = nk[s][1];
-                Tensor a = random(arena, r, (long) m * k), w = random(arena, r, (long) n * k), bias = random(arena, r, n);
+                Tensor a = BenchData.random(arena, 3 * s, 0.5f, m, k), w = BenchData.random(arena, 3 * s + 1, 0.5f, n, k);
+                Tensor bias = BenchData.random(arena, 3 * s + 2, 0.5f, n);
                 Tensor c = Tensor.allocate(arena, m, n);
                 PackedMatrix packed = cpu.pack(w, true, n, k);
                 Activation f = act[s];
@@ -54,11 +54,5 @@ public final class Products {
                         Bench.gemmFlops(m, nk[s][0], nk[s][1]) / (ms * 1e6));
             }
         }
-    }
-
-    private static Tensor random(Arena arena, Random r, long size) {
-        Tensor t = Tensor.allocate(arena, Math.toIntExact(size));
-        for (long i = 0; i < size; i++) t.set(i, r.nextFloat() - 0.5f);
-        return t;
     }
 }
