@@ -5,50 +5,43 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 
 /**
  * Streams a float32 matrix of {@code [rows, cols]} to a NumPy {@code .npy} file, rows appended as they come.
  *
- * <p>The rows are written to a temporary file beside the target; {@link #commit()} fixes the row count in the
- * header (reserved at a fixed size up front, since the count is unknown while streaming) and renames the file
- * onto the target. Until then the target path is untouched; {@link #close()} without a commit deletes the
- * temporary file, and so does a JVM shutdown (Ctrl-C) before the commit.
+ * <p>The rows are written through an {@link AtomicFile}; {@link #commit()} fixes the row count in the header
+ * (reserved at a fixed size up front, since the count is unknown while streaming) and renames the file onto the
+ * target. Until then the target path is untouched; {@link #close()} without a commit deletes the temporary file,
+ * and so does a JVM shutdown (Ctrl-C) before the commit.
  */
 public final class NpyWriter implements AutoCloseable {
     /** Header size, a multiple of 64 as the format recommends; room for any row count. */
     private static final int HEADER_BYTES = 128;
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
 
-    private final Path target;
-    private final Path temp;
+    private final AtomicFile file;
     private final int cols;
     private final FileChannel channel;
     private final ByteBuffer rowBuffer;
-    private final Thread cleanup;
     private long rows;
-    private boolean done;
 
     public NpyWriter(Path target, int cols) throws IOException {
-        this.target = target.toAbsolutePath();
         this.cols = cols;
-        Path dir = this.target.getParent();
-        Files.createDirectories(dir);
-        this.temp = Files.createTempFile(dir, "." + this.target.getFileName() + ".", ".partial");
-        this.channel = FileChannel.open(temp, StandardOpenOption.WRITE);
+        this.file = AtomicFile.create(target);
+        this.channel = file.channel();
         this.rowBuffer = ByteBuffer.allocate(Math.max(1, cols) * Float.BYTES * 256).order(ByteOrder.LITTLE_ENDIAN);
-        this.cleanup = new Thread(this::deleteTemp, "npy-cleanup");
-        Runtime.getRuntime().addShutdownHook(cleanup);
-        channel.write(header(0), 0);
-        channel.position(HEADER_BYTES);
+        try {
+            channel.write(header(0), 0);
+            channel.position(HEADER_BYTES);
+        } catch (IOException e) {
+            file.close();
+            throw IoFailure.of("cannot write", target, e);
+        }
     }
 
     public Path target() {
-        return target;
+        return file.target();
     }
 
     public long rows() {
@@ -65,7 +58,11 @@ public final class NpyWriter implements AutoCloseable {
 
     private void flush() throws IOException {
         rowBuffer.flip();
-        while (rowBuffer.hasRemaining()) channel.write(rowBuffer);
+        try {
+            while (rowBuffer.hasRemaining()) channel.write(rowBuffer);
+        } catch (IOException e) {
+            throw IoFailure.of("cannot write", file.target(), e);
+        }
         rowBuffer.clear();
     }
 
@@ -73,15 +70,7 @@ public final class NpyWriter implements AutoCloseable {
     public void commit() throws IOException {
         flush();
         channel.write(header(rows), 0);
-        channel.force(false);
-        channel.close();
-        try {
-            Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
-        }
-        done = true;
-        removeHook();
+        file.commit();
     }
 
     private ByteBuffer header(long rowCount) {
@@ -94,29 +83,8 @@ public final class NpyWriter implements AutoCloseable {
         return b.flip();
     }
 
-    private void deleteTemp() {
-        try {
-            if (channel.isOpen()) channel.close();
-            Files.deleteIfExists(temp);
-        } catch (IOException ignored) {
-            // best effort: a leftover .partial file is never mistaken for the output
-        }
-    }
-
-    private void removeHook() {
-        try {
-            Runtime.getRuntime().removeShutdownHook(cleanup);
-        } catch (IllegalStateException ignored) {
-            // already shutting down: the hook runs and finds nothing to delete
-        }
-    }
-
     @Override
     public void close() {
-        if (!done) {
-            deleteTemp();
-            removeHook();
-            done = true;
-        }
+        file.close();
     }
 }

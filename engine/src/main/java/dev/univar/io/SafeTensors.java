@@ -6,6 +6,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import dev.univar.data.AtomicFile;
 import dev.univar.tensor.Tensor;
 
 import java.io.IOException;
@@ -15,9 +16,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,7 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.LinkedHashSet;
 import java.util.SequencedSet;
-import java.util.UUID;
 
 /**
  * Reads and writes the Hugging Face {@code .safetensors} format: an 8-byte little-endian header length, a JSON
@@ -310,12 +308,8 @@ public final class SafeTensors implements AutoCloseable {
         byte[] headerBytes = Arrays.copyOf(json, padded);
         Arrays.fill(headerBytes, json.length, padded, (byte) ' ');
 
-        Path abs = file.toAbsolutePath();
-        // Not Files.createTempFile: its owner-only permissions would carry over to the final file.
-        Path tmp = abs.resolveSibling("." + abs.getFileName() + "." + UUID.randomUUID() + ".tmp");
-        Files.createFile(tmp);
-        try (Arena scratch = Arena.ofConfined();
-             FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        try (AtomicFile out = AtomicFile.create(file); Arena scratch = Arena.ofConfined()) {
+            FileChannel ch = out.channel();
             MemorySegment buf = scratch.allocate(1 << 20, 8);
             buf.set(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, padded);
             writeFully(ch, buf.asSlice(0, 8));
@@ -328,16 +322,7 @@ public final class SafeTensors implements AutoCloseable {
                     writeFully(ch, buf.asSlice(0, count * Float.BYTES));
                 }
             }
-            ch.force(true);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
-        try {
-            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
+            out.commit();
         }
     }
 

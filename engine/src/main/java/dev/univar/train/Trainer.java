@@ -5,6 +5,9 @@ import dev.univar.corpus.Key;
 import dev.univar.corpus.MultiViewSampler;
 import dev.univar.corpus.QaPair;
 import dev.univar.corpus.QuestionSplit;
+import dev.univar.data.AtomicFile;
+import dev.univar.data.InputException;
+import dev.univar.io.ModelStore;
 import dev.univar.io.BertConfig;
 import dev.univar.io.BertWeights;
 import dev.univar.io.SafeTensors;
@@ -20,7 +23,9 @@ import dev.univar.text.Tokenizer;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 
 import java.io.BufferedWriter;
@@ -29,10 +34,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -95,6 +98,15 @@ public final class Trainer {
         if (corpus.models().size() < 2)
             throw new IllegalArgumentException("the corpus has answers of one LLM only (" + corpus.models()
                     + "): contrastive training needs at least two LLMs to tell apart");
+        checkOutputFolder(options.output(), options.baseModel(), ModelStore.home().resolve("models"));
+        boolean hasState = Files.isRegularFile(options.output().resolve(STATE_FILE));
+        if (hasState && !resume)
+            throw new IllegalArgumentException(options.output() + " holds a training run: pass --resume to continue it, or choose another --output");
+        // The whole checkpoint is read and checked before any file is touched: a damaged one fails here.
+        this.resumeState = hasState ? Checkpoint.read(options.output()) : null;
+        if (resumeState != null && !resumeState.identity().equals(options.identity()))
+            throw new IllegalArgumentException("--resume: the run in " + options.output() + " was started with different settings:\n  was: "
+                    + resumeState.identity() + "\n  now: " + options.identity());
         Files.createDirectories(options.output());
         Path probe = options.output().resolve(".write-test");
         try {
@@ -103,12 +115,97 @@ public final class Trainer {
         } catch (IOException e) {
             throw new IOException("cannot write to the output folder " + options.output() + ": " + e.getMessage(), e);
         }
-        boolean hasState = Files.isRegularFile(options.output().resolve(STATE_FILE));
-        if (hasState && !resume)
-            throw new IllegalArgumentException(options.output() + " holds a training run: pass --resume to continue it, or choose another --output");
     }
 
     private final boolean resumeRequested;
+    /** The checkpoint to continue from, read and checked by the constructor; null for a fresh run. */
+    private final Checkpoint resumeState;
+
+    /**
+     * Checks that {@code output} may receive a training run, before anything is written: it is not a file, not the
+     * base model's folder (training would overwrite the model it starts from), not inside the model store
+     * {@code modelStore}, and holds no model other than a run of this trainer (a folder with {@value #SPLIT_FILE}
+     * or {@value #STATE_FILE}). {@code base} may be null. Refusals are IllegalArgumentExceptions whose message
+     * starts with the folder's name; a file in the folder's place is an IOException.
+     */
+    public static void checkOutputFolder(Path output, Path base, Path modelStore) throws IOException {
+        if (Files.exists(output) && !Files.isDirectory(output))
+            throw new IOException(output + " is a file; training writes a model folder there");
+        Path out = realOrNormal(output);
+        if (base != null && Files.isDirectory(base) && out.equals(base.toRealPath()))
+            throw new IllegalArgumentException(output + " is the base model's folder: training would overwrite the model it "
+                    + "starts from; choose another folder");
+        if (modelStore != null && Files.isDirectory(modelStore) && out.startsWith(modelStore.toRealPath()))
+            throw new IllegalArgumentException(output + " is inside univar's model store " + modelStore
+                    + ", whose models other commands load by name; choose a folder outside it");
+        boolean run = Files.isRegularFile(output.resolve(STATE_FILE)) || Files.isRegularFile(output.resolve(SPLIT_FILE));
+        for (String f : List.of("config.json", "model.safetensors"))
+            if (!run && Files.exists(output.resolve(f)))
+                throw new IllegalArgumentException(output + " holds a model (" + f + ") that is not a univar training run; "
+                        + "training would replace it: choose an empty or new folder");
+    }
+
+    /** {@code p}'s real path when it exists, else its absolute normal form under its nearest existing ancestor's real path. */
+    private static Path realOrNormal(Path p) throws IOException {
+        Path abs = p.toAbsolutePath().normalize();
+        Path existing = nearestExisting(abs);
+        return existing.toRealPath().resolve(existing.relativize(abs));
+    }
+
+    private static Path nearestExisting(Path p) {
+        Path a = p.toAbsolutePath().normalize();
+        while (a != null && !Files.exists(a)) a = a.getParent();
+        return a == null ? p.toAbsolutePath().getRoot() : a;
+    }
+
+    /** A checkpoint's {@value #STATE_FILE}, read and checked whole: step, settings, and the files it needs. */
+    private record Checkpoint(long step, String identity, Integer threads) {
+        static Checkpoint read(Path dir) throws IOException {
+            Path file = dir.resolve(STATE_FILE);
+            String text = Files.readString(file);
+            JsonObject o;
+            try {
+                JsonElement e = JsonParser.parseString(text);
+                if (!e.isJsonObject()) throw new InputException(file, 0, "not a JSON object; the checkpoint is damaged");
+                o = e.getAsJsonObject();
+            } catch (JsonParseException e) {
+                throw new InputException(file, 0, "not valid JSON (" + rootMessage(e) + "); the checkpoint is damaged");
+            }
+            long step = integer(o, "step", file);
+            if (step < 1) throw new InputException(file, 0, "field 'step' is " + step + "; a checkpoint's step is at least 1");
+            JsonElement id = o.get("identity");
+            if (id == null || !id.isJsonPrimitive() || !id.getAsJsonPrimitive().isString())
+                throw new InputException(file, 0, "field 'identity' is missing or not a string");
+            Integer threads = o.has("threads") ? (int) integer(o, "threads", file) : null;
+            for (String f : List.of("model.safetensors", OPTIMIZER_FILE))
+                if (!Files.isRegularFile(dir.resolve(f)))
+                    throw new InputException(file, 0, "names step " + step + " but " + f + " is missing beside it");
+            try (SafeTensors opt = SafeTensors.open(dir.resolve(OPTIMIZER_FILE))) {
+                String saved = opt.metadata().get("univar.step");
+                if (saved != null && !saved.equals(Long.toString(step)))
+                    throw new InputException(file, 0, "names step " + step + " but " + OPTIMIZER_FILE + " is of step " + saved);
+            }
+            return new Checkpoint(step, id.getAsString(), threads);
+        }
+
+        private static long integer(JsonObject o, String field, Path file) {
+            JsonElement e = o.get(field);
+            try {
+                if (e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber()) {
+                    java.math.BigDecimal d = e.getAsBigDecimal();
+                    return d.longValueExact();
+                }
+            } catch (ArithmeticException | NumberFormatException ignored) {
+                // reported below
+            }
+            throw new InputException(file, 0, "field '" + field + "' is " + (e == null ? "missing" : e) + "; expected a whole number");
+        }
+
+        private static String rootMessage(Throwable e) {
+            while (e.getCause() != null) e = e.getCause();
+            return e.getMessage();
+        }
+    }
 
     public Result run() throws IOException {
         Path out = options.output();
@@ -122,19 +219,14 @@ public final class Trainer {
                     + " pairs, " + 2 * pairs + " views per step");
         MultiViewSampler sampler = new MultiViewSampler(byKey, options.lambdaMin(), options.lambdaMax(), pairs, options.seed());
 
-        boolean resuming = resumeRequested && Files.isRegularFile(out.resolve(STATE_FILE));
+        boolean resuming = resumeState != null;
         if (resumeRequested && !resuming) listener.notice("nothing to resume in " + out + ": starting from step 0");
         Path weightsDir = resuming ? out : options.baseModel();
         long startStep = 0;
         if (resuming) {
-            JsonObject state = JsonParser.parseString(Files.readString(out.resolve(STATE_FILE))).getAsJsonObject();
-            String identity = state.get("identity").getAsString();
-            if (!identity.equals(options.identity()))
-                throw new IllegalArgumentException("--resume: the run in " + out + " was started with different settings:\n  was: "
-                        + identity + "\n  now: " + options.identity());
-            startStep = state.get("step").getAsLong();
-            if (state.has("threads") && state.get("threads").getAsInt() != options.threads())
-                listener.notice("resuming with " + options.threads() + " threads where the run had " + state.get("threads").getAsInt()
+            startStep = resumeState.step();
+            if (resumeState.threads() != null && resumeState.threads() != options.threads())
+                listener.notice("resuming with " + options.threads() + " threads where the run had " + resumeState.threads()
                         + ": sums may round differently from an uninterrupted run");
         }
         if (startStep >= options.steps()) {
@@ -164,7 +256,7 @@ public final class Trainer {
                     }
                     truncateLossFile(out.resolve(LOSS_FILE), startStep);
                 } else {
-                    writeAtomically(out.resolve(SPLIT_FILE), GSON.toJson(Map.of("seed", options.seed(),
+                    AtomicFile.write(out.resolve(SPLIT_FILE), GSON.toJson(Map.of("seed", options.seed(),
                             "test_fraction", options.testFraction(), "train_questions", split.train(), "test_questions", split.test())));
                     Files.deleteIfExists(out.resolve(LOSS_FILE));
                 }
@@ -281,10 +373,10 @@ public final class Trainer {
         Path out = options.output();
         SafeTensors.write(out.resolve("model.safetensors"), weights.toNamedTensors(),
                 Map.of("format", "pt", "univar.step", Long.toString(step)));
-        writeAtomically(out.resolve("config.json"), config.toJson());
+        AtomicFile.write(out.resolve("config.json"), config.toJson());
         for (String f : TOKENIZER_FILES) {
             Path src = options.baseModel().resolve(f);
-            if (Files.isRegularFile(src) && !Files.exists(out.resolve(f))) copyAtomically(src, out.resolve(f));
+            if (Files.isRegularFile(src) && !Files.exists(out.resolve(f))) AtomicFile.copy(src, out.resolve(f));
         }
         SafeTensors.write(out.resolve(OPTIMIZER_FILE), adam.state(), Map.of("univar.step", Long.toString(step)));
         Map<String, Object> state = new LinkedHashMap<>();
@@ -294,7 +386,7 @@ public final class Trainer {
         state.put("threads", options.threads());
         state.put("identity", options.identity());
         // Written last: a checkpoint exists only once this file names its step.
-        writeAtomically(out.resolve(STATE_FILE), GSON.toJson(state));
+        AtomicFile.write(out.resolve(STATE_FILE), GSON.toJson(state));
     }
 
     /** Keeps the header and the rows up to {@code step}: the rows after the checkpoint are about to be redone. */
@@ -311,35 +403,7 @@ public final class Trainer {
                 kept.add(line);
             }
         }
-        writeAtomically(file, String.join("\n", kept) + "\n");
-    }
-
-    static void writeAtomically(Path target, String content) throws IOException {
-        Path tmp = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName(), ".tmp");
-        try {
-            Files.writeString(tmp, content, StandardCharsets.UTF_8);
-            move(tmp, target);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-    }
-
-    private static void copyAtomically(Path src, Path target) throws IOException {
-        Path tmp = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName(), ".tmp");
-        try {
-            Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
-            move(tmp, target);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-    }
-
-    private static void move(Path tmp, Path target) throws IOException {
-        try {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-        }
+        AtomicFile.write(file, String.join("\n", kept) + "\n");
     }
 
     /** Hook for tests and the CLI: a consumer of notices as a listener. */

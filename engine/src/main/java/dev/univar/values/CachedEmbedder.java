@@ -1,5 +1,6 @@
 package dev.univar.values;
 
+import dev.univar.data.AtomicFile;
 import dev.univar.embed.EmbedJob;
 import dev.univar.nn.EmbeddingModel;
 import dev.univar.text.Encoding;
@@ -12,7 +13,6 @@ import java.io.BufferedOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -112,17 +112,13 @@ public final class CachedEmbedder {
     }
 
     private static void write(Path file, float[][] m) throws IOException {
-        Files.createDirectories(file.getParent());
-        Path tmp = Files.createTempFile(file.getParent(), ".emb-", ".partial");
-        try {
-            try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp)))) {
-                out.writeInt(m.length);
-                out.writeInt(m.length == 0 ? 0 : m[0].length);
-                for (float[] row : m) for (float v : row) out.writeFloat(v);
-            }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
+        try (AtomicFile f = AtomicFile.create(file)) {
+            DataOutputStream out = new DataOutputStream(new BufferedOutputStream(f.stream()));
+            out.writeInt(m.length);
+            out.writeInt(m.length == 0 ? 0 : m[0].length);
+            for (float[] row : m) for (float v : row) out.writeFloat(v);
+            out.flush();
+            f.commit();
         }
     }
 }

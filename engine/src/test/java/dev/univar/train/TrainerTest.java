@@ -4,6 +4,7 @@ import dev.univar.MiniLmFiles;
 import dev.univar.corpus.ColumnMap;
 import dev.univar.corpus.Corpus;
 import dev.univar.cpu.CpuTrainingBackend;
+import dev.univar.data.InputException;
 import dev.univar.nn.EmbeddingModel;
 import dev.univar.nn.ModelInit;
 import dev.univar.cpu.CpuBackend;
@@ -152,4 +153,71 @@ class TrainerTest {
         assertEquals(2e-4 / Math.sqrt(9), new LrSchedule(2e-4, 0).at(9), 1e-12);
     }
 
+
+    @Test
+    void aDamagedCheckpointFailsBeforeAnyFileIsTouched() throws IOException {
+        Path out = dir.resolve("run");
+        try (CpuTrainingBackend b = new CpuTrainingBackend(1)) {
+            new Trainer(options(out, 2, 1, 16), corpus(), b, false, new Trainer.Listener() { }).run();
+            Path state = out.resolve(Trainer.STATE_FILE);
+            String good = Files.readString(state);
+            assertTrue(good.contains("\"step\": 2"), good);
+            byte[] loss = Files.readAllBytes(out.resolve(Trainer.LOSS_FILE));
+            byte[] weights = Files.readAllBytes(out.resolve("model.safetensors"));
+            for (String bad : List.of(good.replace("\"step\": 2", "\"step\": -5"), good.replace("\"step\": 2", "\"step\": 2.5"),
+                    good.replace("\"step\": 2", "\"step\": \"2\""), good.replace("\"step\": 2", "\"step\": 7"),
+                    good.substring(0, good.length() / 2), "", "{}", "[1]")) {
+                Files.writeString(state, bad);
+                InputException e = assertThrows(InputException.class,
+                        () -> new Trainer(options(out, 4, 1, 16), corpus(), b, true, new Trainer.Listener() { }).run(), bad);
+                assertTrue(e.getMessage().startsWith(state + ": "), e.getMessage());
+                assertArrayEquals(loss, Files.readAllBytes(out.resolve(Trainer.LOSS_FILE)), "loss.csv untouched after: " + e.getMessage());
+                assertArrayEquals(weights, Files.readAllBytes(out.resolve("model.safetensors")));
+            }
+            Files.writeString(state, good);
+            Trainer.Result r = new Trainer(options(out, 3, 1, 16), corpus(), b, true, new Trainer.Listener() { }).run();
+            assertEquals(3, r.firstStep(), "the intact checkpoint still resumes");
+        }
+    }
+
+    @Test
+    void trainingOutputsGetOrdinaryFilePermissions() throws IOException {
+        Path out = dir.resolve("perm");
+        try (CpuTrainingBackend b = new CpuTrainingBackend(1)) {
+            new Trainer(options(out, 2, 1, 16), corpus(), b, false, new Trainer.Listener() { }).run();
+            new Trainer(options(out, 3, 1, 16), corpus(), b, true, new Trainer.Listener() { }).run(); // rewrites loss.csv
+        }
+        var expected = Files.getPosixFilePermissions(Files.createFile(dir.resolve("ordinary")));
+        for (String f : List.of("config.json", Trainer.SPLIT_FILE, Trainer.STATE_FILE, Trainer.LOSS_FILE, "model.safetensors",
+                Trainer.OPTIMIZER_FILE, "tokenizer.json"))
+            assertEquals(expected, Files.getPosixFilePermissions(out.resolve(f)), f);
+    }
+
+    @Test
+    void refusesAnOutputFolderThatHoldsAModelItWouldDestroy() throws IOException {
+        byte[] baseWeights = Files.readAllBytes(base.resolve("model.safetensors"));
+        try (CpuTrainingBackend b = new CpuTrainingBackend(1)) {
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> new Trainer(options(base, 2, 1, 16), corpus(), b, false, new Trainer.Listener() { }).run());
+            assertTrue(e.getMessage().contains("is the base model's folder"), e.getMessage());
+            // The same folder under another name (a symbolic link) is still the base.
+            Path link = Files.createSymbolicLink(dir.resolve("link"), base);
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> new Trainer(options(link, 2, 1, 16), corpus(), b, false, new Trainer.Listener() { }).run());
+            assertTrue(e.getMessage().contains("is the base model's folder"), e.getMessage());
+            // A copy of a model is not a run of this training: it is not replaced either.
+            Path copy = Files.createDirectories(dir.resolve("copy"));
+            for (String f : List.of("config.json", "model.safetensors")) Files.copy(base.resolve(f), copy.resolve(f));
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> new Trainer(options(copy, 2, 1, 16), corpus(), b, false, new Trainer.Listener() { }).run());
+            assertTrue(e.getMessage().contains("holds a model (config.json) that is not a univar training run"), e.getMessage());
+        }
+        assertArrayEquals(baseWeights, Files.readAllBytes(base.resolve("model.safetensors")), "the base model is untouched");
+        // Nothing inside the model store, whose models other commands load by name.
+        Path store = Files.createDirectories(dir.resolve("home/models"));
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> Trainer.checkOutputFolder(store.resolve("all-minilm-l6-v2"), base, store));
+        assertTrue(e.getMessage().contains("is inside univar's model store"), e.getMessage());
+        Trainer.checkOutputFolder(dir.resolve("fresh/run"), base, store); // a new folder elsewhere is fine
+    }
 }
