@@ -92,9 +92,14 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (repeat < 1 || m < 1 || n < 1 || k < 1 || batch < 1 || seq < 1)
-            throw new IllegalArgumentException("sizes and --repeat must be positive");
-        if (threads != null && threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
+        Check.atLeast("--repeat", repeat, 1);
+        Check.atLeast("--m", m, 1);
+        Check.atLeast("--n", n, 1);
+        Check.atLeast("--k", k, 1);
+        Check.atLeast("--batch-size", batch, 1);
+        Check.atLeast("--seq-len", seq, 1);
+        Check.nonNegative("--warmup", warmup);
+        if (threads != null) Check.threads("--threads", threads);
         List<Device> devices = devices();
         // The classic table is a cpu thread sweep; anything else (all, cuda, several precisions) is by device.
         boolean byDevice = device.equalsIgnoreCase("all") || devices.stream().anyMatch(d -> !d.isCpu());

@@ -54,6 +54,13 @@ final class CompareCommand implements Callable<Integer> {
 
         @Option(names = "--seed", defaultValue = "0", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
         long seed;
+
+        /** Checks the values before any work (usage errors). */
+        void check() {
+            Check.atLeast("--view-size", viewSize, 1);
+            Check.atLeast("--permutations", permutations, 1);
+            Check.atLeast("--max-per-key", maxPerKey, 2);
+        }
     }
 
     /** Matrices indexed by position in {@code keys}, which is in the dendrogram's leaf order. */
@@ -65,6 +72,11 @@ final class CompareCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Outputs.requireExtension(output, "--output", "csv");
         String heatExt = heatmap == null ? null : Outputs.requireExtension(heatmap, "--heatmap", "png", "svg");
+        corpus.check();
+        settings.check();
+        List<Outputs.Target> targets = new ArrayList<>(List.of(new Outputs.Target("--output", output)));
+        if (heatmap != null) targets.add(new Outputs.Target("--heatmap", heatmap));
+        Outputs.check(java.util.Arrays.asList(corpus.corpus, Outputs.modelInput(modelOptions.model)), targets.toArray(Outputs.Target[]::new));
         Device device = modelOptions.device();
         device.check();
         Corpus c = corpus.load(System.err, "compare");
@@ -77,8 +89,7 @@ final class CompareCommand implements Callable<Integer> {
     }
 
     static Result compare(Corpus c, String model, Settings s, CorpusOptions co, Device device, PrintStream err) throws Exception {
-        if (s.permutations < 1) throw new IllegalArgumentException("--permutations must be at least 1");
-        if (s.maxPerKey < 2) throw new IllegalArgumentException("--max-per-key must be at least 2");
+        s.check();
         List<Views.View> views = Views.build(c.byKey(), s.viewSize, s.seed, "answers", co.answersOnly());
         List<Key> keys = List.copyOf(c.byKey().keySet());
         for (Key k : keys)

@@ -37,16 +37,19 @@ final class CorpusOptions {
     int batchSize;
 
     boolean answersOnly() {
-        return switch (viewText) {
-            case "qa" -> false;
-            case "answer" -> true;
-            default -> throw new IllegalArgumentException("--view-text must be 'qa' or 'answer', got '" + viewText + "'");
-        };
+        return Check.oneOf("--view-text", viewText, "qa", "answer").equals("answer");
+    }
+
+    /** Checks these options' values before any work (usage errors). */
+    void check() {
+        answersOnly();
+        Check.maxLength("--max-length", maxLength);
+        Check.atLeast("--batch-size", batchSize, 1);
     }
 
     /** Reads and (unless --no-clean) cleans the corpus; it must hold at least two LLMs. */
     Corpus load(PrintStream err, String command) {
-        answersOnly(); // a bad value fails before the corpus is read
+        check(); // a bad value fails before the corpus is read
         ColumnMap map = ColumnMap.parse(columns);
         Corpus c = Corpus.read(corpus, map, msg -> err.println("univar " + command + ": notice: " + msg));
         if (c.size() == 0) throw new InputException(corpus, 0, "the corpus is empty: no QA pairs");

@@ -40,9 +40,16 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         long start = System.nanoTime();
+        Check.atLeast("--steps", steps, 1);
+        Check.atLeast("--max-length", maxLength, 8);
+        String threadArg = String.valueOf(Check.threads("--threads", threads));
         Path file = sample != null ? sample : bundledSample();
-        Files.createDirectories(output);
-        String threadArg = String.valueOf(threads != null ? threads : Runtime.getRuntime().availableProcessors());
+        if (Files.exists(output) && !Files.isDirectory(output))
+            throw new UsageException("--output " + output + " is a file; the demo writes its results into a folder");
+        List<Outputs.Target> targets = new ArrayList<>();
+        for (String f : List.of("eval.json", "map.png", "map.csv", "distances.csv", "distances.png", "report.html"))
+            targets.add(new Outputs.Target("--output", output.resolve(f)));
+        Outputs.check(List.of(file), targets.toArray(Outputs.Target[]::new));
         List<String> common = List.of("--corpus", file.toString(), "--max-length", String.valueOf(maxLength), "--threads", threadArg);
         // The trained model is cached per sample (its content and its path: training's --resume checks that a run
         // continues on the same corpus path, so another clone of the project gets a cache entry of its own) and

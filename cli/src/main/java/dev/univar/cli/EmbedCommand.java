@@ -7,6 +7,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -38,8 +39,11 @@ final class EmbedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!output.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".npy"))
-            throw new IllegalArgumentException("--output must end in .npy: " + output);
+        Outputs.requireExtension(output, "--output", "npy");
+        Check.maxLength("--max-length", maxLength);
+        Check.atLeast("--batch-size", batchSize, 1);
+        modelOptions.threads();
+        Outputs.check(java.util.Arrays.asList(input, Outputs.modelInput(modelOptions.model)), new Outputs.Target("--output", output));
         try (EmbeddingModel model = modelOptions.load()) {
             Progress progress = new Progress(System.err);
             EmbedJob.Summary s = new EmbedJob(model, maxLength, batchSize).run(input, textField, output, progress);

@@ -67,6 +67,15 @@ final class EvalCommand implements Callable<Integer> {
         @Option(names = "--label", defaultValue = "model", paramLabel = "model|model-lang",
                 description = "What is identified: the LLM, or the LLM in a language. Default: ${DEFAULT-VALUE}.")
         String label;
+
+        /** Checks the values before any work (usage errors). */
+        void check() {
+            Check.oneOf("--split", split, "question");
+            Check.oneOf("--label", label, "model", "model-lang");
+            Check.strictlyBetween("--test-fraction", testFraction, 0, 1);
+            Check.atLeast("--knn", knn, 1);
+            Check.atLeast("--view-size", viewSize, 1);
+        }
     }
 
     /** One evaluated model's row. */
@@ -79,6 +88,12 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Outputs.requireExtension(output, "--output", "json");
+        corpus.check();
+        settings.check();
+        List<Path> inputs = new ArrayList<>(List.of(corpus.corpus));
+        for (String m : baselines) inputs.add(Outputs.modelInput(m));
+        inputs.add(Outputs.modelInput(modelOptions.model));
+        Outputs.check(inputs, new Outputs.Target("--output", output));
         Device device = modelOptions.device();
         device.check();
         Corpus c = corpus.load(System.err, "eval");
@@ -92,10 +107,7 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     static Result evaluate(Corpus c, List<String> models, Settings s, CorpusOptions co, Device device, PrintStream err) throws Exception {
-        if (!s.split.equals("question")) throw new IllegalArgumentException("--split: only 'question' is supported, got '" + s.split + "'");
-        if (!s.label.equals("model") && !s.label.equals("model-lang"))
-            throw new IllegalArgumentException("--label must be 'model' or 'model-lang', got '" + s.label + "'");
-        if (s.knn < 1) throw new IllegalArgumentException("--knn must be at least 1");
+        s.check();
         QuestionSplit split = QuestionSplit.of(c, s.testFraction, s.seed);
         List<Views.View> train = Views.build(c.restrictTo(split.train()).byKey(), s.viewSize, s.seed, "training answers", co.answersOnly());
         List<Views.View> test = Views.build(c.restrictTo(split.test()).byKey(), s.viewSize, s.seed + 1, "held-out answers", co.answersOnly());

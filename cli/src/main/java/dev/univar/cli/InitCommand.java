@@ -39,7 +39,12 @@ final class InitCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (hidden % heads != 0) throw new IllegalArgumentException("--hidden " + hidden + " is not divisible by --heads " + heads);
+        Check.atLeast("--layers", layers, 1);
+        Check.atLeast("--hidden", hidden, 1);
+        Check.atLeast("--heads", heads, 1);
+        if (intermediate != null) Check.atLeast("--intermediate", intermediate, 1);
+        Check.atLeast("--max-positions", maxPositions, Check.MIN_MAX_LENGTH);
+        if (hidden % heads != 0) throw new UsageException("--hidden " + hidden + " is not divisible by --heads " + heads);
         BertConfig config = ModelInit.create(tokenizer, layers, hidden, heads, intermediate != null ? intermediate : 4 * hidden,
                 maxPositions, output, seed);
         int vocab = config.vocabSize();

@@ -48,6 +48,12 @@ final class MapCommand implements Callable<Integer> {
 
         @Option(names = "--seed", defaultValue = "0", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
         long seed;
+
+        /** Checks the values before any work (usage errors). */
+        void check() {
+            Check.oneOf("--method", method.toLowerCase(Locale.ROOT), "umap", "tsne", "pca");
+            Check.atLeast("--view-size", viewSize, 1);
+        }
     }
 
     record Result(List<Views.View> views, double[][] xy, List<String> models, List<String> langs, List<Key> keys,
@@ -57,11 +63,15 @@ final class MapCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         String ext = Outputs.requireExtension(output, "--output", "png", "svg");
+        corpus.check();
+        settings.check();
+        Path csv = Outputs.sibling(output, "csv");
+        Outputs.check(java.util.Arrays.asList(corpus.corpus, Outputs.modelInput(modelOptions.model)),
+                new Outputs.Target("--output", output), new Outputs.Target("the coordinates beside --output", csv));
         Device device = modelOptions.device();
         device.check();
         Corpus c = corpus.load(System.err, "map");
         Result r = layout(c, modelOptions.model, settings, corpus, device, System.err);
-        Path csv = Outputs.sibling(output, "csv");
         Outputs.write(csv, csv(r));
         Outputs.write(output, figure(r, ext));
         System.out.printf(Locale.ROOT, "%s layout of %d views: trustworthiness (k=10) %.4f%n", r.method(), r.views().size(), r.trustworthiness());
@@ -70,9 +80,8 @@ final class MapCommand implements Callable<Integer> {
     }
 
     static Result layout(Corpus c, String model, Settings s, CorpusOptions co, Device device, PrintStream err) throws Exception {
+        s.check();
         String method = s.method.toLowerCase(Locale.ROOT);
-        if (!List.of("umap", "tsne", "pca").contains(method))
-            throw new IllegalArgumentException("--method must be umap, tsne or pca, got '" + s.method + "'");
         List<Views.View> views = Views.build(c.byKey(), s.viewSize, s.seed, "answers", co.answersOnly());
         if (views.size() < 23)
             throw new IllegalArgumentException("a map needs at least 23 views (trustworthiness uses 10 neighbours), got "

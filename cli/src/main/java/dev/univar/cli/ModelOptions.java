@@ -22,9 +22,7 @@ final class ModelOptions {
     DeviceOptions deviceOptions;
 
     int threads() {
-        int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        if (n < 1) throw new IllegalArgumentException("--threads must be at least 1");
-        return n;
+        return Check.threads("--threads", threads);
     }
 
     /** The device {@code --device}, {@code --precision} and {@code --threads} name. */

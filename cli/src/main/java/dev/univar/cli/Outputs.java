@@ -1,31 +1,59 @@
 package dev.univar.cli;
 
+import dev.univar.data.AtomicFile;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.Locale;
 
-/** Output files appear whole or not at all: written beside the target, then renamed. Plus text escaping. */
+/** Output files appear whole or not at all ({@link AtomicFile}); output names and text escaping. */
 final class Outputs {
     private Outputs() {
     }
 
     static void write(Path target, byte[] bytes) throws IOException {
-        Path abs = target.toAbsolutePath();
-        Files.createDirectories(abs.getParent());
-        // Not Files.createTempFile: its owner-only permissions would carry over to the output.
-        Path tmp = abs.resolveSibling("." + abs.getFileName() + "-" + Long.toHexString(new java.util.Random().nextLong()) + ".partial");
-        try {
-            Files.write(tmp, bytes, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
-            try {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (java.nio.file.AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
+        AtomicFile.write(target, bytes);
+    }
+
+    /** A file a command will write, and the option that names it (for messages). */
+    record Target(String option, Path path) {
+    }
+
+    /**
+     * Checks, before any work, the files a command will write, beside the named output included: none is a folder,
+     * none is one of the command's {@code inputs} (the same file through any link, or a file inside an input
+     * folder), no two are the same file, and each can be written. The first three are usage errors; the last
+     * fails with the operating system's reason. Inputs may be null or missing (their own check reports that).
+     */
+    static void check(List<Path> inputs, Target... outputs) throws IOException {
+        for (int i = 0; i < outputs.length; i++) {
+            Target t = outputs[i];
+            if (Files.isDirectory(t.path()))
+                throw new UsageException(t.option() + " " + t.path() + " is a folder; it must name a file");
+            for (Path in : inputs) {
+                if (in == null || !Files.exists(t.path()) || !Files.exists(in)) continue;
+                if (Files.isDirectory(in) ? t.path().toRealPath().startsWith(in.toRealPath()) : Files.isSameFile(t.path(), in))
+                    throw new UsageException(t.option() + " " + t.path() + (Files.isDirectory(in) ? " is inside the input folder " : " is the input ")
+                            + in + ": writing it would destroy the input; choose another output");
             }
-        } finally {
-            Files.deleteIfExists(tmp);
+            for (int j = 0; j < i; j++)
+                if (t.path().toAbsolutePath().normalize().equals(outputs[j].path().toAbsolutePath().normalize()))
+                    throw new UsageException(t.option() + " " + t.path() + " is also the " + outputs[j].option() + " output");
+        }
+        for (Target t : outputs) AtomicFile.checkWritable(t.path());
+    }
+
+    /** The folder a model name stands for, when it is a folder (an input whose files no output may replace). */
+    static Path modelInput(String spec) {
+        if (spec == null) return null;
+        try {
+            Path p = Path.of(spec);
+            return Files.isDirectory(p) ? p : null;
+        } catch (java.nio.file.InvalidPathException e) {
+            return null; // not a folder name: resolving the model reports it
         }
     }
 
@@ -72,6 +100,6 @@ final class Outputs {
     static String requireExtension(Path p, String option, String... allowed) {
         String ext = extension(p);
         for (String a : allowed) if (a.equals(ext)) return ext;
-        throw new IllegalArgumentException(option + " " + p + ": the file name must end in ." + String.join(" or .", allowed));
+        throw new UsageException(option + " " + p + ": the file name must end in ." + String.join(" or .", allowed));
     }
 }

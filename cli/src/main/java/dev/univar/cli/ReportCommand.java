@@ -59,9 +59,6 @@ final class ReportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Outputs.requireExtension(output, "--output", "html", "htm");
-        Device device = modelOptions.device();
-        device.check();
-        Corpus c = corpus.load(System.err, "report");
         EvalCommand.Settings es = new EvalCommand.Settings();
         es.split = "question";
         es.testFraction = testFraction;
@@ -70,19 +67,30 @@ final class ReportCommand implements Callable<Integer> {
         es.probe = probe;
         es.viewSize = evalViewSize;
         es.label = label;
-        List<String> models = new ArrayList<>(List.of(modelOptions.model));
-        models.addAll(baselines);
-        EvalCommand.Result eval = EvalCommand.evaluate(c, models, es, corpus, device, System.err);
         MapCommand.Settings ms = new MapCommand.Settings();
         ms.viewSize = mapViewSize;
         ms.method = method;
         ms.seed = seed;
-        MapCommand.Result map = MapCommand.layout(c, modelOptions.model, ms, corpus, device, System.err);
         CompareCommand.Settings cs = new CompareCommand.Settings();
         cs.viewSize = evalViewSize;
         cs.permutations = permutations;
         cs.maxPerKey = 200;
         cs.seed = seed;
+        corpus.check();
+        es.check();
+        ms.check();
+        cs.check();
+        List<Path> inputs = new ArrayList<>(List.of(corpus.corpus));
+        for (String m : baselines) inputs.add(Outputs.modelInput(m));
+        inputs.add(Outputs.modelInput(modelOptions.model));
+        Outputs.check(inputs, new Outputs.Target("--output", output));
+        Device device = modelOptions.device();
+        device.check();
+        Corpus c = corpus.load(System.err, "report");
+        List<String> models = new ArrayList<>(List.of(modelOptions.model));
+        models.addAll(baselines);
+        EvalCommand.Result eval = EvalCommand.evaluate(c, models, es, corpus, device, System.err);
+        MapCommand.Result map = MapCommand.layout(c, modelOptions.model, ms, corpus, device, System.err);
         CompareCommand.Result cmp = CompareCommand.compare(c, modelOptions.model, cs, corpus, device, System.err);
         System.out.print(EvalCommand.table(eval));
         Outputs.write(output, html(c, eval, map, cmp));

@@ -50,8 +50,7 @@ final class TokenizeCommand implements Callable<Integer> {
         if (model != null && spmModel != null)
             throw new CommandLine.ParameterException(spec.commandLine(), "--model and --spm-model exclude each other");
         int max = maxLength == null ? Integer.MAX_VALUE : maxLength;
-        if (max < (spmModel != null ? 1 : 2))
-            throw new IllegalArgumentException("--max-length must be at least " + (spmModel != null ? 1 : 2));
+        Check.atLeast("--max-length", max, spmModel != null ? 1 : Check.MIN_MAX_LENGTH);
         try (Tokenizer tokenizer = openTokenizer()) {
             var out = new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), 1 << 16);
             try (TextSource source = TextSource.open(input, textField)) {

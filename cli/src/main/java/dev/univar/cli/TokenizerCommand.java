@@ -1,5 +1,6 @@
 package dev.univar.cli;
 
+import dev.univar.data.AtomicFile;
 import dev.univar.data.TextSource;
 import dev.univar.text.SentencePieceProcessor;
 import dev.univar.text.SentencePieceTrainer;
@@ -10,10 +11,9 @@ import picocli.CommandLine.Option;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -81,6 +81,8 @@ final class TokenizerCommand implements Runnable {
             if (name.isEmpty()) throw new IllegalArgumentException("--output needs a file name prefix: " + output);
             Path parent = output.toAbsolutePath().getParent();
             if (!Files.isDirectory(parent)) throw new IllegalArgumentException("no such directory: " + parent);
+            Outputs.check(List.of(input), new Outputs.Target("--output", parent.resolve(name + ".model")),
+                    new Outputs.Target("--output", parent.resolve(name + ".vocab")));
             // Load the shim first, so that a machine without it fails before reading the input.
             String unavailable = SentencePieceProcessor.unavailableReason();
             if (unavailable != null) {
@@ -104,8 +106,8 @@ final class TokenizerCommand implements Runnable {
                 SentencePieceTrainer.train(new SentencePieceTrainer.Options(corpus, tmpPrefix, vocabSize, type,
                         characterCoverage, !verbose, Map.of()));
                 Path model = parent.resolve(name + ".model"), vocab = parent.resolve(name + ".vocab");
-                moveInto(tmpVocab, vocab);
-                moveInto(tmpModel, model);
+                AtomicFile.replace(tmpVocab, vocab);
+                AtomicFile.replace(tmpModel, model);
                 System.err.printf(Locale.ROOT, "univar: trained a %s model of %d pieces on %,d texts in %.1f s: %s, %s%n",
                         type.name().toLowerCase(Locale.ROOT), vocabSize, texts, (System.nanoTime() - start) / 1e9,
                         model, vocab);
@@ -129,14 +131,6 @@ final class TokenizerCommand implements Runnable {
                 }
             }
             return n;
-        }
-
-        private static void moveInto(Path from, Path to) throws IOException {
-            try {
-                Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
-            }
         }
     }
 }

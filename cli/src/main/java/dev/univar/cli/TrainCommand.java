@@ -93,8 +93,26 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        if (nThreads < 1) throw new IllegalArgumentException("--threads must be at least 1");
+        int nThreads = Check.threads("--threads", threads);
+        Check.atLeast("--steps", steps, 1);
+        Check.atLeast("--lambda-min", lambdaMin, 1);
+        Check.atLeast("--lambda-max", lambdaMax, lambdaMin);
+        Check.atLeast("--batch-size", batchSize, 4);
+        if (batchSize % 2 != 0) throw new UsageException("--batch-size counts views, two per key: it must be even, got " + batchSize);
+        Check.atLeast("--micro-batch", microBatch, 1);
+        Check.atLeast("--max-length", maxLength, 8);
+        Check.positive("--lr", lr);
+        Check.atLeast("--warmup", warmup, 0);
+        Check.positive("--temperature", temperature);
+        Check.nonNegative("--weight-decay", weightDecay);
+        Check.positive("--clip", clip);
+        Check.strictlyBetween("--test-fraction", testFraction, 0, 1);
+        Check.atLeast("--save-every", saveEvery, 1);
+        try {
+            Trainer.checkOutputFolder(output, Outputs.modelInput(base), ModelStore.home().resolve("models"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--output " + e.getMessage());
+        }
         // The device opens first: a missing driver or an unsupported precision fails before anything is read.
         try (TrainingBackend backend = deviceOptions.device(nThreads).open()) {
             return train(backend, nThreads);

@@ -124,7 +124,7 @@ class EvalCommandTest {
         assertTrue(r.err().contains("held-out answers, fewer than --view-size 7"), r.err());
 
         r = run("eval", "--corpus", hostile.toString(), "--output", dir.resolve("x.txt").toString());
-        assertEquals(1, r.exit());
+        assertEquals(2, r.exit()); // bad usage (was 1, against the README's promise of 2)
         assertTrue(r.err().contains("must end in .json"), r.err());
         assertFalse(Files.exists(out));
     }

@@ -69,13 +69,13 @@ class MapCommandTest {
     void badArgumentsNameTheProblem() throws IOException {
         Path corpus = hostileCorpus(dir);
         Run r = run("map", "--corpus", corpus.toString(), "--output", dir.resolve("m.gif").toString());
-        assertEquals(1, r.exit());
+        assertEquals(2, r.exit()); // bad usage (was 1, against the README's promise of 2)
         assertTrue(r.err().contains("must end in .png or .svg"), r.err());
         r = run("map", "--corpus", corpus.toString(), "--view-size", "31", "--output", dir.resolve("m.png").toString());
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("has 30 answers, fewer than --view-size 31"), r.err());
         r = run("map", "--corpus", corpus.toString(), "--method", "mds", "--output", dir.resolve("m.png").toString());
-        assertEquals(1, r.exit());
+        assertEquals(2, r.exit()); // bad usage (was 1, against the README's promise of 2)
         assertTrue(r.err().contains("--method must be umap, tsne or pca"), r.err());
         assertFalse(Files.exists(dir.resolve("m.png")));
     }
