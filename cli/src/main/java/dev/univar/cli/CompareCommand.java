@@ -2,6 +2,7 @@ package dev.univar.cli;
 
 import dev.univar.corpus.Corpus;
 import dev.univar.corpus.Key;
+import dev.univar.data.CsvCells;
 import dev.univar.values.AverageLinkage;
 import dev.univar.values.TwoSample;
 import dev.univar.values.Views;
@@ -148,12 +149,13 @@ final class CompareCommand implements Callable<Integer> {
 
     static String csv(Result r) throws java.io.IOException {
         StringWriter w = new StringWriter();
+        // Keys are corpus text, guarded against spreadsheet formulas (CsvCells.text); the numbers are ours and are not.
         try (CSVPrinter p = new CSVPrinter(w, CSVFormat.RFC4180.builder().setQuoteMode(QuoteMode.ALL).get())) {
             p.printRecord("key_a", "key_b", "centroid_cosine_distance", "mmd2", "mmd_p_value", "energy_distance", "energy_p_value");
             int n = r.keys().size();
             for (int a = 0; a < n; a++)
                 for (int b = a + 1; b < n; b++)
-                    p.printRecord(r.keys().get(a).toString(), r.keys().get(b).toString(), f(r.centroidCosine()[a][b]),
+                    p.printRecord(CsvCells.text(r.keys().get(a).toString()), CsvCells.text(r.keys().get(b).toString()), f(r.centroidCosine()[a][b]),
                             f(r.mmd2()[a][b]), f(r.mmdP()[a][b]), f(r.energy()[a][b]), f(r.energyP()[a][b]));
         }
         return w.toString();

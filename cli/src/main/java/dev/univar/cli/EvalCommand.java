@@ -19,7 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.TreeSet;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
 @Command(name = "eval", mixinStandardHelpOptions = true,
@@ -111,12 +111,9 @@ final class EvalCommand implements Callable<Integer> {
         QuestionSplit split = QuestionSplit.of(c, s.testFraction, s.seed);
         List<Views.View> train = Views.build(c.restrictTo(split.train()).byKey(), s.viewSize, s.seed, "training answers", co.answersOnly());
         List<Views.View> test = Views.build(c.restrictTo(split.test()).byKey(), s.viewSize, s.seed + 1, "held-out answers", co.answersOnly());
-        TreeSet<String> labelSet = new TreeSet<>();
-        train.forEach(v -> labelSet.add(label(v.key(), s)));
-        test.forEach(v -> labelSet.add(label(v.key(), s)));
-        List<String> labels = List.copyOf(labelSet);
-        int[] yTrain = train.stream().mapToInt(v -> labels.indexOf(label(v.key(), s))).toArray();
-        int[] yTest = test.stream().mapToInt(v -> labels.indexOf(label(v.key(), s))).toArray();
+        Classes classes = classes(train, test, s);
+        List<String> labels = classes.names();
+        int[] yTrain = classes.train(), yTest = classes.test();
         err.printf(Locale.ROOT, "univar eval: %d training views (%d questions), %d test views (%d questions), %d labels%n",
                 train.size(), split.train().size(), test.size(), split.test().size(), labels.size());
         List<String> texts = new ArrayList<>();
@@ -135,8 +132,29 @@ final class EvalCommand implements Callable<Integer> {
         return new Result(labels, rows, train.size(), test.size(), split, s);
     }
 
-    static String label(Key k, Settings s) {
-        return s.label.equals("model") ? k.model() : k.toString();
+    /**
+     * The class a view is identified as: its (LLM, language) key, or for {@code --label model} the key without its
+     * language. Classes are these pairs, never their printed names.
+     */
+    static Key label(Key k, Settings s) {
+        return s.label.equals("model") ? new Key(k.model(), "") : k;
+    }
+
+    /** The classes in key order, their printed names, and each view's class index. */
+    record Classes(List<String> names, int[] train, int[] test) {
+    }
+
+    static Classes classes(List<Views.View> train, List<Views.View> test, Settings s) {
+        TreeMap<Key, Integer> index = new TreeMap<>();
+        train.forEach(v -> index.put(label(v.key(), s), 0));
+        test.forEach(v -> index.put(label(v.key(), s), 0));
+        List<String> names = new ArrayList<>();
+        for (var e : index.entrySet()) {
+            e.setValue(names.size());
+            names.add(e.getKey().lang().isEmpty() ? e.getKey().model() : e.getKey().toString());
+        }
+        return new Classes(List.copyOf(names), train.stream().mapToInt(v -> index.get(label(v.key(), s))).toArray(),
+                test.stream().mapToInt(v -> index.get(label(v.key(), s))).toArray());
     }
 
     static String table(Result r) {

@@ -2,6 +2,7 @@ package dev.univar.cli;
 
 import dev.univar.corpus.Corpus;
 import dev.univar.corpus.Key;
+import dev.univar.data.CsvCells;
 import dev.univar.values.Pca;
 import dev.univar.values.Trustworthiness;
 import dev.univar.values.Tsne;
@@ -129,12 +130,13 @@ final class MapCommand implements Callable<Integer> {
     static String csv(Result r) throws java.io.IOException {
         StringWriter w = new StringWriter();
         // Every cell is quoted (RFC 4180, quotes doubled): commas, quotes and newlines in corpus text stay inside their cell.
+        // Corpus text is also guarded against spreadsheet formulas (CsvCells.text); the coordinates are ours and are not.
         try (CSVPrinter p = new CSVPrinter(w, CSVFormat.RFC4180.builder().setQuoteMode(org.apache.commons.csv.QuoteMode.ALL).get())) {
             p.printRecord("x", "y", "model", "lang", "questions");
             for (int i = 0; i < r.views().size(); i++) {
                 Views.View v = r.views().get(i);
                 p.printRecord(String.format(Locale.ROOT, "%.6f", r.xy()[i][0]), String.format(Locale.ROOT, "%.6f", r.xy()[i][1]),
-                        v.key().model(), v.key().lang(), String.join(";", v.questionIds()));
+                        CsvCells.text(v.key().model()), CsvCells.text(v.key().lang()), CsvCells.text(String.join(";", v.questionIds())));
             }
         }
         return w.toString();

@@ -1,5 +1,6 @@
 package dev.univar.cli;
 
+import dev.univar.corpus.Key;
 import org.apache.commons.csv.CSVRecord;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -53,5 +54,40 @@ class CompareCommandTest {
         for (CSVRecord row : readCsv(dir.resolve("h.csv"))) assertEquals(1 / 21.0, Double.parseDouble(row.get("mmd_p_value")), 1e-5);
         assertTrue(readCsv(dir.resolve("h.csv")).stream().anyMatch(x -> x.get("key_a").equals("<script>alert(\"x\")</script>/en")
                 || x.get("key_b").equals("<script>alert(\"x\")</script>/en")));
+    }
+
+    @Test
+    void csvGuardsTextCellsAgainstFormulasButNotNumbers() throws Exception {
+        List<Key> keys = List.of(new Key("=cmd|' /C calc'!A0", "en"), new Key("-evil", "@de"), new Key("plain", "en"));
+        double[][] m = {{0, -0.5, 0.25}, {-0.5, 0, 0.125}, {0.25, 0.125, 0}};
+        String csv = CompareCommand.csv(new CompareCommand.Result(keys, m, m, m, m, m, 10));
+        List<CSVRecord> rows = parse(csv);
+        assertEquals(3, rows.size());
+        assertEquals("'=cmd|' /C calc'!A0/en", rows.get(0).get("key_a"));
+        assertEquals("'-evil/@de", rows.get(0).get("key_b"));
+        assertEquals("plain/en", rows.get(1).get("key_b"));
+        assertEquals("-0.500000", rows.get(0).get("mmd2"), "a number we format is never prefixed");
+        for (CSVRecord row : rows)
+            for (String cell : row.values()) assertFalse(cell.matches("(?s)[=+@\t\r].*"), cell);
+    }
+
+    @Test
+    void collidingKeysAreRejectedWhenTheCorpusIsRead() throws IOException {
+        // Model a/b in language en and model a in language b/en both printed as a/b/en: one row written twice.
+        Path corpus = Files.writeString(dir.resolve("corp.csv"),
+                "question,answer,model,lang\nq,x,a/b,en\nq,y,a/b,en\nq,z,a,b/en\nq,w,a,b/en\nq,v,c,en\nq,u,c,en\n");
+        Run r = run("compare", "--corpus", corpus.toString(), "--output", dir.resolve("d.csv").toString());
+        assertEquals(1, r.exit(), r.err());
+        assertTrue(r.err().contains(corpus + ":4: language 'b/en' (column 'lang') contains '/'"), r.err());
+        assertFalse(Files.exists(dir.resolve("d.csv")));
+    }
+
+    private static List<CSVRecord> parse(String csv) throws IOException {
+        Path f = Files.createTempFile("distances", ".csv");
+        try {
+            return readCsv(Files.writeString(f, csv));
+        } finally {
+            Files.delete(f);
+        }
     }
 }

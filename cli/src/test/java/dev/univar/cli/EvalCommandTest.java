@@ -1,5 +1,7 @@
 package dev.univar.cli;
 
+import dev.univar.corpus.Key;
+import dev.univar.values.Views;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -11,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 import static dev.univar.cli.AnalysisFixtures.*;
@@ -97,6 +100,30 @@ class EvalCommandTest {
         assertTrue(strings(json.getAsJsonArray("keys")).contains("Tom & Jerry's \"LLM\"/en"), json.toString());
         assertEquals(1.0, json.getAsJsonArray("models").get(0).getAsJsonObject().getAsJsonObject("knn").get("acc@1").getAsDouble(),
                 "three distinct stances are told apart");
+    }
+
+    @Test
+    void modelLangClassesAreKeyPairsNotPrintedNames() {
+        // Model a/b in language en and model a in language b/en print alike; they are two classes, not one.
+        EvalCommand.Settings s = new EvalCommand.Settings();
+        s.label = "model-lang";
+        Key ab = new Key("a/b", "en"), a = new Key("a", "b/en");
+        assertNotEquals(EvalCommand.label(ab, s), EvalCommand.label(a, s));
+        List<Views.View> train = List.of(view(ab), view(a), view(new Key("c", "en"))), test = List.of(view(a), view(ab));
+        EvalCommand.Classes c = EvalCommand.classes(train, test, s);
+        assertEquals(3, c.names().size());
+        assertNotEquals(c.train()[0], c.train()[1]);
+        assertEquals(c.train()[1], c.test()[0]);
+        assertEquals(c.train()[0], c.test()[1]);
+        s.label = "model";
+        c = EvalCommand.classes(List.of(view(ab), view(new Key("a/b", "de")), view(a)), List.of(view(a)), s);
+        assertEquals(List.of("a", "a/b"), c.names());
+        assertArrayEquals(new int[]{1, 1, 0}, c.train());
+        assertArrayEquals(new int[]{0}, c.test());
+    }
+
+    private static Views.View view(Key k) {
+        return new Views.View(k, "text", List.of("q"));
     }
 
     @Test

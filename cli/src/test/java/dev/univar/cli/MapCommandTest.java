@@ -1,5 +1,7 @@
 package dev.univar.cli;
 
+import dev.univar.corpus.Key;
+import dev.univar.values.Views;
 import org.apache.commons.csv.CSVRecord;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,7 +64,9 @@ class MapCommandTest {
         }
         String raw = Files.readString(dir.resolve("map-umap.csv"));
         assertTrue(raw.contains("\"<script>alert(\"\"x\"\")</script>\""), "quotes doubled inside a quoted cell");
-        assertTrue(raw.contains("\"=cmd|' /C calc'!A0\""));
+        // The formula a spreadsheet would run is written as text: a leading quote, inside a quoted cell.
+        assertTrue(raw.contains("\"'=cmd|' /C calc'!A0\""), raw);
+        assertFalse(raw.contains("\"=cmd"), raw);
     }
 
     @Test
@@ -78,5 +82,23 @@ class MapCommandTest {
         assertEquals(2, r.exit()); // bad usage (was 1, against the README's promise of 2)
         assertTrue(r.err().contains("--method must be umap, tsne or pca"), r.err());
         assertFalse(Files.exists(dir.resolve("m.png")));
+    }
+
+    @Test
+    void csvGuardsTextCellsAgainstFormulasButNotNumbers() throws Exception {
+        Key k = new Key("+cmd", "-x");
+        List<Views.View> views = List.of(new Views.View(k, "t", List.of("@q1", "q2")), new Views.View(new Key("m", "en"), "t", List.of("=q")));
+        double[][] xy = {{-0.5, 1}, {0.25, -2}};
+        String csv = MapCommand.csv(new MapCommand.Result(views, xy, List.of("+cmd", "m"), List.of("-x", "en"),
+                List.of(k, new Key("m", "en")), xy, 0.9, "pca"));
+        Path f = Files.writeString(dir.resolve("c.csv"), csv);
+        List<CSVRecord> rows = readCsv(f);
+        assertEquals("'+cmd", rows.get(0).get("model"));
+        assertEquals("'-x", rows.get(0).get("lang"));
+        assertEquals("'@q1;q2", rows.get(0).get("questions"));
+        assertEquals("'=q", rows.get(1).get("questions"));
+        assertEquals("-0.500000", rows.get(0).get("x"), "a number we format is never prefixed");
+        assertEquals("-2.000000", rows.get(1).get("y"));
+        assertEquals("m", rows.get(1).get("model"));
     }
 }

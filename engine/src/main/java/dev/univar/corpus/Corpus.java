@@ -74,6 +74,10 @@ public record Corpus(List<QaPair> pairs) {
             String qid = row.has(c.questionId()) || c.explicit().contains("question_id") ? row.scalar(c.questionId()) : question;
             String model = row.scalar(c.model());
             if (model.isBlank()) throw new InputException(row.file(), row.line(), "empty model name");
+            // A key prints as model/lang: with no '/' in the language, that text names one (model, language) pair.
+            if (lang.indexOf('/') >= 0)
+                throw new InputException(row.file(), row.line(), "language '" + lang + "' (" + row.describe(c.lang())
+                        + ") contains '/'; language codes are BCP 47 tags such as en or zh-Hant");
             out.add(new QaPair(qid, question, row.scalar(c.answer()), model, lang.isBlank() ? "en" : lang));
         }
     }

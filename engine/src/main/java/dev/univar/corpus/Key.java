@@ -11,6 +11,10 @@ public record Key(String model, String lang) implements Comparable<Key> {
         return ORDER.compare(this, o);
     }
 
+    /**
+     * {@code model/lang}. Keys are compared, grouped and labelled as pairs, never by this text; it is unambiguous
+     * for a corpus read from a file, which may have a {@code /} in a model name but not in a language.
+     */
     @Override
     public String toString() {
         return model + "/" + lang;

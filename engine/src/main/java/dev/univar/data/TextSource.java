@@ -50,7 +50,7 @@ public final class TextSource implements Iterator<TextRecord>, AutoCloseable {
     public TextRecord next() {
         if (!hasNext()) throw new NoSuchElementException();
         RecordSource.Row row = records.next();
-        if (!row.has(textField) && records.format() == RecordSource.Format.JSONL)
+        if (records.format() == RecordSource.Format.JSONL && !row.fields().contains(textField))
             throw new InputException(row.file(), row.line(), "no field '" + textField + "'; the fields are "
                     + row.fields() + HINT);
         return new TextRecord(row.string(textField), row.line());

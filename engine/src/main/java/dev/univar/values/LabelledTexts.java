@@ -1,18 +1,10 @@
 package dev.univar.values;
 
-import dev.univar.data.InputException;
-import org.apache.commons.csv.CSVFormat;
-import org.apache.commons.csv.CSVParser;
-import org.apache.commons.csv.CSVRecord;
+import dev.univar.data.RecordSource;
 
-import java.io.IOException;
-import java.io.Reader;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 
 /** Answers with the LLM that wrote them and the question they answer, read from a CSV with a header row. */
@@ -30,26 +22,21 @@ public record LabelledTexts(List<String> labels, List<String> questions, List<St
         return texts.size();
     }
 
-    /** Reads columns {@code labelColumn}, {@code questionColumn} and {@code textColumn} of a UTF-8 CSV file. */
+    /**
+     * Reads columns {@code labelColumn}, {@code questionColumn} and {@code textColumn} of a UTF-8 CSV file, as strictly
+     * as {@link RecordSource} reads any CSV: a record with more or fewer fields than the header is an error naming
+     * its line.
+     */
     public static LabelledTexts readCsv(Path file, String labelColumn, String questionColumn, String textColumn) {
         List<String> labels = new ArrayList<>(), questions = new ArrayList<>(), texts = new ArrayList<>();
-        try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8);
-             CSVParser csv = CSVFormat.RFC4180.builder().setHeader().setSkipHeaderRecord(true).get().parse(reader)) {
-            for (String column : List.of(labelColumn, questionColumn, textColumn)) {
-                if (!csv.getHeaderMap().containsKey(column))
-                    throw new InputException(file, 1, "no column '" + column + "'; the columns are " + csv.getHeaderNames());
+        try (RecordSource csv = RecordSource.open(file, RecordSource.Format.CSV)) {
+            csv.requireColumns(new LinkedHashSet<>(List.of(labelColumn, questionColumn, textColumn)), "");
+            while (csv.hasNext()) {
+                RecordSource.Row row = csv.next();
+                labels.add(row.scalar(labelColumn));
+                questions.add(row.scalar(questionColumn));
+                texts.add(row.scalar(textColumn));
             }
-            for (CSVRecord row : csv) {
-                if (!row.isSet(labelColumn) || !row.isSet(questionColumn) || !row.isSet(textColumn))
-                    throw new InputException(file, row.getRecordNumber() + 1, "record has too few fields");
-                labels.add(row.get(labelColumn));
-                questions.add(row.get(questionColumn));
-                texts.add(row.get(textColumn));
-            }
-        } catch (NoSuchFileException e) {
-            throw new InputException(file, 0, "no such file");
-        } catch (IOException | UncheckedIOException e) {
-            throw new InputException(file, 0, "cannot read: " + e.getMessage(), e);
         }
         return new LabelledTexts(labels, questions, texts);
     }

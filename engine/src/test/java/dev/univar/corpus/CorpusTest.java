@@ -74,6 +74,29 @@ class CorpusTest {
     }
 
     @Test
+    void languageWithASlashIsRejectedSoKeysPrintUnambiguously() throws IOException {
+        // Model a/b in language en and model a in language b/en would both print as a/b/en.
+        Path f = Files.writeString(dir.resolve("corp.csv"), "question,answer,model,lang\nq,x,a/b,en\nq,y,a,b/en\n");
+        InputException e = assertThrows(InputException.class, () -> Corpus.read(f, ColumnMap.DEFAULTS, n -> { }));
+        assertEquals(f + ":3: language 'b/en' (column 'lang') contains '/'; language codes are BCP 47 tags such as en or zh-Hant",
+                e.getMessage());
+        Path j = Files.writeString(dir.resolve("corp.jsonl"),
+                "{\"question\":\"q\",\"answer\":\"x\",\"model\":\"m\",\"language\":\"zh/Hant\"}\n");
+        e = assertThrows(InputException.class, () -> Corpus.read(j, ColumnMap.parse("lang=language"), n -> { }));
+        assertTrue(e.getMessage().startsWith(j + ":1: language 'zh/Hant' (field 'language') contains '/'"), e.getMessage());
+        // A model name may hold a slash (Hugging Face ids do): with none in the language the printed key stays unambiguous.
+        Path ok = Files.writeString(dir.resolve("ok.csv"), "question,answer,model,lang\nq,x,org/m,zh-Hant\n");
+        assertEquals("org/m/zh-Hant", Corpus.read(ok, ColumnMap.DEFAULTS, n -> { }).keys().get(0).toString());
+    }
+
+    @Test
+    void nullFieldsAreNamedAsNull() throws IOException {
+        Path j = Files.writeString(dir.resolve("n.jsonl"), "{\"question\":\"q\",\"answer\":null,\"model\":\"m\"}\n");
+        InputException e = assertThrows(InputException.class, () -> Corpus.read(j, ColumnMap.DEFAULTS, n -> { }));
+        assertTrue(e.getMessage().startsWith(j + ":1: field 'answer' is null"), e.getMessage());
+    }
+
+    @Test
     void folderSkipsFilesWithoutTheColumnsWithANotice() throws IOException {
         Files.writeString(dir.resolve("answers.csv"), "question,answer,model\nq,a,m\n");
         Files.writeString(dir.resolve("meta.csv"), "id,text\n1,x\n");
