@@ -349,6 +349,32 @@ class CollectCommandTest {
     }
 
     @Test
+    void outOfRangeOptionsAreUsageErrorsBeforeAnyWork() throws IOException {
+        try (CollectTestServer server = new CollectTestServer((q, a) -> Fault.NONE)) {
+            Path out = dir.resolve("sub/o.jsonl");
+            String[][] cases = {
+                    {"--concurrency", "0", "--concurrency must be between 1 and 256, got 0"},
+                    {"--concurrency", "100000", "--concurrency must be between 1 and 256, got 100000"},
+                    {"--samples", "0", "--samples must be between 1 and 100000, got 0"},
+                    {"--max-tokens", "0", "--max-tokens must be between 1 and 1048576, got 0"},
+                    {"--max-attempts", "0", "--max-attempts must be between 1 and 100, got 0"},
+                    {"--temperature", "-0.5", "--temperature must be between 0 and 2, got -0.5"},
+                    {"--temperature", "NaN", "--temperature must be between 0 and 2, got NaN"},
+            };
+            for (String[] c : cases) {
+                // An unknown question set too: the options are checked before anything is loaded or opened.
+                Run r = run(args(server, "nosuchset", out, c[0], c[1]));
+                assertEquals(2, r.exit(), String.join(" ", c) + ": " + r.err());
+                assertEquals(c[2], r.err().lines().findFirst().orElse(""), r.err());
+                assertFalse(r.err().contains("nosuchset"), r.err());
+                assertFalse(r.err().contains("Exception"), r.err());
+            }
+            assertFalse(Files.exists(dir.resolve("sub")), "nothing created");
+            assertEquals(0, server.requests());
+        }
+    }
+
+    @Test
     void ownQuestionsFromCsvWithSystemPrompt() throws IOException {
         Path csv = Files.writeString(dir.resolve("mine.csv"), "question_id,lang,question\n"
                 + "a,en,\"Should we help strangers?\"\n" + "a,de,\"Sollten wir Fremden helfen?\"\n"
