@@ -77,6 +77,10 @@ final class CollectCommand implements Callable<Integer> {
     @Option(names = "--max-attempts", defaultValue = "6", paramLabel = "N", description = "Requests per answer before it counts as failed, 1 to 100. Default: ${DEFAULT-VALUE}.")
     int maxAttempts;
 
+    @Option(names = "--max-response-bytes", defaultValue = "8388608", paramLabel = "N",
+            description = "Largest response body read, in bytes, 1024 to 1073741824; a longer one is abandoned and its answer listed as failed. Default: ${DEFAULT-VALUE} (8 MiB).")
+    long maxResponseBytes;
+
     /** Hidden: the first backoff delay; tests shrink it so fault injection runs fast. */
     @Option(names = "--retry-base-delay", defaultValue = "1s", hidden = true, converter = DurationConverter.class)
     Duration retryBaseDelay;
@@ -95,7 +99,7 @@ final class CollectCommand implements Callable<Integer> {
         if (qs.isEmpty()) throw new IllegalArgumentException("no questions in " + questions
                 + (languages == null ? "" : " for --languages " + languages));
         ChatClient.Settings settings = new ChatClient.Settings(endpoint, llm, apiKey(), systemPrompt, temperature,
-                maxTokens, timeout);
+                maxTokens, timeout, maxResponseBytes);
         PrintStream err = System.err;
         try (ChatClient client = new ChatClient(settings)) {
             Printer progress = new Printer(err);
@@ -134,6 +138,7 @@ final class CollectCommand implements Callable<Integer> {
         range("--max-tokens", maxTokens, 1, MAX_TOKENS);
         range("--concurrency", concurrency, 1, MAX_CONCURRENCY);
         range("--max-attempts", maxAttempts, 1, MAX_ATTEMPTS);
+        range("--max-response-bytes", maxResponseBytes, MIN_RESPONSE_BYTES, MAX_RESPONSE_BYTES);
     }
 
     private void range(String option, long value, long min, long max) {

@@ -348,6 +348,71 @@ class CollectCommandTest {
         }
     }
 
+    /** q4, q8: an endless chunked body; q3, q6, q9: a body larger than the cap; the rest answered. */
+    static Fault oversized(String q, int attempt) {
+        return switch (q) {
+            case "Is value 4 important?", "Is value 8 important?" -> Fault.ENDLESS;
+            case "Is value 3 important?", "Is value 6 important?", "Is value 9 important?" -> Fault.OVERSIZE;
+            default -> Fault.NONE;
+        };
+    }
+
+    @Test
+    void oversizeAndEndlessResponsesAreCappedAndRecordedAsFailures() throws Exception {
+        Path questions = questionFile(12);
+        try (CollectTestServer server = new CollectTestServer(CollectCommandTest::oversized)) {
+            Path output = dir.resolve("out.jsonl");
+            Run r = run(args(server, questions.toString(), output, "--concurrency", "4", "--timeout", "20s"));
+            assertEquals(1, r.exit(), r.err());
+            assertTrue(r.err().contains("7 answers collected"), r.err());
+            assertTrue(r.err().contains("5 answers failed after all retries (5 × response too large)"), r.err());
+            assertExactlyOnce(lines(output), 7);
+            List<JsonObject> failed = lines(dir.resolve("out.jsonl.failures.jsonl"));
+            assertEquals(Set.of("q3", "q4", "q6", "q8", "q9"),
+                    Set.copyOf(failed.stream().map(o -> o.get("question_id").getAsString()).toList()));
+            for (JsonObject f : failed) {
+                assertEquals("too_large", f.get("kind").getAsString());
+                assertEquals("response larger than 8388608 bytes (--max-response-bytes)", f.get("reason").getAsString());
+                assertEquals(1, f.get("attempts").getAsInt(), "an over-size answer is not asked again");
+            }
+            // The client hung up near the cap instead of reading on: far less than the endless body's bound.
+            assertTrue(server.maxStreamed.get() < (8L << 20) + (48L << 20), server.maxStreamed.get() + " bytes streamed");
+
+            // A smaller cap: a normal answer (a few hundred bytes) still fits.
+            Path small = dir.resolve("small.jsonl");
+            r = run(args(server, questions.toString(), small, "--max-response-bytes", "4096"));
+            assertEquals(1, r.exit(), r.err());
+            assertExactlyOnce(lines(small), 7);
+            for (JsonObject f : lines(dir.resolve("small.jsonl.failures.jsonl")))
+                assertEquals("response larger than 4096 bytes (--max-response-bytes)", f.get("reason").getAsString());
+        }
+    }
+
+    @Test
+    void endlessBodiesKeepMemoryBoundedInASmallHeap() throws Exception {
+        // Without a cap one endless body fills any heap; with the default 8 MiB cap, 4 workers fit in 128 MiB.
+        Path questions = questionFile(16);
+        try (CollectTestServer server = new CollectTestServer((q, a) -> q.equals("Is value 1 important?") ? Fault.NONE
+                : Integer.parseInt(q.replaceAll("\\D", "")) % 2 == 0 ? Fault.ENDLESS : Fault.OVERSIZE)) {
+            server.oversizeBytes = 64L << 20;
+            Path output = dir.resolve("big.jsonl");
+            Path log = dir.resolve("child.log");
+            String java = ProcessHandle.current().info().command().orElse("java");
+            List<String> cmd = new ArrayList<>(List.of(java, "-Xmx128m", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+            cmd.addAll(List.of(args(server, questions.toString(), output, "--concurrency", "4", "--timeout", "20s")));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            boolean ended = p.waitFor(45, TimeUnit.SECONDS);
+            if (!ended) p.destroyForcibly().waitFor();
+            String logText = Files.readString(log);
+            assertTrue(ended, "the run ended: " + logText);
+            assertEquals(1, p.exitValue(), logText);
+            assertFalse(logText.contains("OutOfMemoryError"), logText);
+            assertTrue(logText.contains("15 answers failed after all retries (15 × response too large)"), logText);
+            assertEquals(1, lines(output).size());
+            assertEquals(15, lines(dir.resolve("big.jsonl.failures.jsonl")).size());
+        }
+    }
+
     @Test
     void outOfRangeOptionsAreUsageErrorsBeforeAnyWork() throws IOException {
         try (CollectTestServer server = new CollectTestServer((q, a) -> Fault.NONE)) {
@@ -358,6 +423,7 @@ class CollectCommandTest {
                     {"--samples", "0", "--samples must be between 1 and 100000, got 0"},
                     {"--max-tokens", "0", "--max-tokens must be between 1 and 1048576, got 0"},
                     {"--max-attempts", "0", "--max-attempts must be between 1 and 100, got 0"},
+                    {"--max-response-bytes", "0", "--max-response-bytes must be between 1024 and 1073741824, got 0"},
                     {"--temperature", "-0.5", "--temperature must be between 0 and 2, got -0.5"},
                     {"--temperature", "NaN", "--temperature must be between 0 and 2, got NaN"},
             };

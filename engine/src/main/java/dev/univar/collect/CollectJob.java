@@ -139,9 +139,11 @@ public final class CollectJob {
                 if (r instanceof Fatal f) throw new CollectException(f.message);
                 record(item, r);
                 if (r instanceof Success) break;
-                if (++rejected >= 3)
-                    throw new CollectException(client.uri() + " refused the first " + rejected + " requests: "
-                            + ((Failed) r).failure.reason());
+                if (++rejected >= 3) {
+                    ChatClient.Failure f = ((Failed) r).failure;
+                    throw new CollectException(client.uri() + (f.kind() == ChatClient.Kind.REJECTED ? " refused" : " failed")
+                            + " the first " + rejected + " requests: " + f.reason());
+                }
             }
             List<Thread> workers = new ArrayList<>();
             for (int i = 0; i < options.concurrency(); i++) {
@@ -230,7 +232,8 @@ public final class CollectJob {
                     }
                 }
                 if (!f.kind().retryable || attempt >= options.retry().maxAttempts()) {
-                    if (preflight && f.kind() != ChatClient.Kind.REJECTED)
+                    // A refused or over-size request is that item's problem, not proof of a broken endpoint.
+                    if (preflight && f.kind() != ChatClient.Kind.REJECTED && f.kind() != ChatClient.Kind.TOO_LARGE)
                         return new Fatal("the first request to " + client.uri() + " failed " + attempt + " times; last: "
                                 + f.kind().label + ": " + f.reason());
                     return new Failed(f, attempt);
