@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -155,6 +156,56 @@ class CollectCommandTest {
             assertEquals(0, again.exit(), again.err());
             assertExactlyOnce(lines(output), 12);
             assertFalse(Files.exists(failures), "a clean rerun removes the stale failure list");
+        }
+    }
+
+    @Test
+    void failuresAreListedAsTheyHappenNotOnlyAtTheEnd() throws Exception {
+        Path questions = questionFile(4);
+        try (CollectTestServer server = new CollectTestServer((q, a) -> switch (q) {
+            case "Is value 2 important?" -> Fault.SERVER_ERROR;
+            case "Is value 3 important?" -> Fault.BLOCK;
+            default -> Fault.NONE;
+        })) {
+            Path output = dir.resolve("out.jsonl");
+            Path failures = dir.resolve("out.jsonl.failures.jsonl");
+            // One worker: q1 (the check), q2 fails for good, then q3 hangs until the test lets it go. The run gets a
+            // thread of its own: in the common pool (one thread on a 2-core machine) it would starve the HTTP client.
+            CompletableFuture<Run> running = new CompletableFuture<>();
+            Thread.ofPlatform().daemon().start(() -> running.complete(run(args(server, questions.toString(),
+                    output, "--concurrency", "1", "--max-attempts", "1", "--timeout", "40s"))));
+            try {
+                long deadline = System.nanoTime() + 20_000_000_000L;
+                while (System.nanoTime() < deadline && !(Files.exists(failures) && Files.readString(failures).endsWith("\n")))
+                    Thread.sleep(10);
+                assertTrue(Files.exists(failures), "the failure is listed while the run is still going");
+                assertFalse(running.isDone(), "the run is still going");
+                List<JsonObject> mid = lines(failures);
+                assertEquals(1, mid.size());
+                assertEquals("q2", mid.getFirst().get("question_id").getAsString());
+                assertEquals("server_error", mid.getFirst().get("kind").getAsString());
+            } finally {
+                server.release.countDown();
+            }
+            Run r = running.get(30, TimeUnit.SECONDS);
+            assertEquals(1, r.exit(), r.err());
+            assertExactlyOnce(lines(output), 3);
+            assertEquals(1, lines(failures).size());
+            assertTrue(r.err().contains("1 answers failed after all retries (1 × server error)"), r.err());
+        }
+    }
+
+    @Test
+    void aFailureListThatCannotBeWrittenStopsTheRunNamingFileAndReason() throws Exception {
+        Path questions = questionFile(4);
+        try (CollectTestServer server = new CollectTestServer((q, a) -> q.equals("Is value 2 important?") ? Fault.SERVER_ERROR : Fault.NONE)) {
+            Path output = dir.resolve("out.jsonl");
+            Path failures = Files.createDirectory(dir.resolve("out.jsonl.failures.jsonl"));
+            Files.writeString(failures.resolve("keep"), "x");
+            Run r = run(args(server, questions.toString(), output, "--concurrency", "1", "--max-attempts", "1"));
+            assertEquals(1, r.exit(), r.err());
+            assertTrue(r.err().contains("univar collect: error: " + failures + ": cannot write the list of failed answers: Is a directory"), r.err());
+            assertFalse(r.err().contains("Exception"), r.err());
         }
     }
 

@@ -14,9 +14,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -31,7 +33,9 @@ final class CollectTestServer implements AutoCloseable {
         /** A 200 whose Content-Length announces {@link #oversizeBytes} and which sends them (while the client reads). */
         OVERSIZE,
         /** A 200 with a chunked body that never ends: it stops when the client hangs up, or at {@link #ENDLESS_BOUND}. */
-        ENDLESS
+        ENDLESS,
+        /** Holds the request until {@link #release} opens (at most 30 s), then answers. */
+        BLOCK
     }
 
     /** Where an "endless" body gives up: far beyond any sane response cap, small enough not to hurt the test JVM. */
@@ -53,6 +57,7 @@ final class CollectTestServer implements AutoCloseable {
     volatile Script script;
     volatile long slowMillis = 1500;
     volatile long latencyMillis;
+    final CountDownLatch release = new CountDownLatch(1);
     volatile long oversizeBytes = (8L << 20) + 1;
     /** The most body bytes one OVERSIZE or ENDLESS response got to write before the client hung up. */
     final AtomicLong maxStreamed = new AtomicLong();
@@ -113,6 +118,10 @@ final class CollectTestServer implements AutoCloseable {
                 }
                 case OVERSIZE -> stream(ex, oversizeBytes, oversizeBytes);
                 case ENDLESS -> stream(ex, 0, ENDLESS_BOUND);
+                case BLOCK -> {
+                    release.await(30, TimeUnit.SECONDS);
+                    answer(ex, req, question);
+                }
                 case DROP_MID_BODY -> {
                     ex.sendResponseHeaders(200, 1000);
                     OutputStream out = ex.getResponseBody();
@@ -190,6 +199,7 @@ final class CollectTestServer implements AutoCloseable {
 
     @Override
     public void close() {
+        release.countDown();
         server.stop(0);
         executor.shutdownNow();
     }
