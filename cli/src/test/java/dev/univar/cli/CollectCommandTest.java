@@ -309,7 +309,7 @@ class CollectCommandTest {
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("cannot reach http://127.0.0.1:" + port + "/v1/chat/completions: connection refused"), r.err());
         assertTrue(System.nanoTime() - t0 < 10_000_000_000L, "fails fast");
-        assertTrue(Files.exists(dir.resolve("x.jsonl")));
+        assertFalse(Files.exists(dir.resolve("x.jsonl")), "no empty output file left behind");
         r = run("collect", "--endpoint", "http://127.0.0.1:" + port + "/v1", "--llm", "m", "--questions", "pvq",
                 "--output", dir.resolve("new/sub/y.jsonl").toString());
         assertEquals(1, r.exit());
@@ -331,6 +331,32 @@ class CollectCommandTest {
                 assertTrue(server.requests() <= 3, fault + ": " + server.requests() + " requests before giving up");
                 assertEquals(1, r.err().lines().filter(l -> l.contains("error:")).count(), r.err());
             }
+        }
+    }
+
+    @Test
+    void aRunThatWritesNoAnswerLeavesNoOutputFile() throws IOException {
+        Path questions = questionFile(4);
+        try (CollectTestServer server = new CollectTestServer((q, a) -> Fault.UNAUTHORIZED)) {
+            Path output = dir.resolve("refused.jsonl");
+            Run r = run(args(server, questions.toString(), output));
+            assertEquals(1, r.exit(), r.err());
+            assertTrue(r.err().contains("refused the request: 401 Unauthorized"), r.err());
+            assertFalse(Files.exists(output), "no empty output file left behind");
+
+            // An output file that was there before the run, even an empty one, stays.
+            Path existing = Files.createFile(dir.resolve("existing.jsonl"));
+            r = run(args(server, questions.toString(), existing));
+            assertEquals(1, r.exit(), r.err());
+            assertTrue(Files.exists(existing));
+        }
+        // Every request refused (400): the failures are listed, but there is no output without an answer.
+        try (CollectTestServer server = new CollectTestServer((q, a) -> Fault.ECHO_KEY_400)) {
+            Path output = dir.resolve("rejected.jsonl");
+            Run r = run(args(server, questions.toString(), output));
+            assertEquals(1, r.exit(), r.err());
+            assertFalse(Files.exists(output), "no empty output file left behind");
+            assertEquals(3, lines(dir.resolve("rejected.jsonl.failures.jsonl")).size());
         }
     }
 
