@@ -27,6 +27,7 @@ import java.util.concurrent.Callable;
                 "crash or kill -9); several LLMs can be collected into one file. Transient errors",
                 "(429, 5xx, timeouts, dropped connections, malformed responses) are retried with",
                 "backoff; answers that still fail are listed in OUTPUT.failures.jsonl, exit code 1.",
+                "A response over --max-response-bytes is abandoned and counts as failed.",
                 ""})
 final class CollectCommand implements Callable<Integer> {
     /** The ranges of the numeric options: a value outside is a usage error (exit code 2) before any work. */

@@ -11,6 +11,7 @@ import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
@@ -137,7 +138,7 @@ public final class ChatClient implements AutoCloseable {
             request.header("Authorization", "Bearer " + settings.apiKey());
         long cap = settings.maxResponseBytes();
         CompletableFuture<HttpResponse<byte[]>> future = http.sendAsync(request.build(),
-                info -> new CappedBody(cap, info.headers().firstValueAsLong("Content-Length").orElse(-1)));
+                info -> new CappedBody(cap, contentLength(info.headers())));
         HttpResponse<byte[]> response;
         inFlight.add(future);
         try {
@@ -295,6 +296,15 @@ public final class ChatClient implements AutoCloseable {
         }
         if (d.isNegative()) return Duration.ZERO;
         return min(d, Duration.ofMinutes(5));
+    }
+
+    /** The announced body length, or -1 (none, or not a number: the body is then measured as it comes). */
+    static long contentLength(HttpHeaders headers) {
+        try {
+            return headers.firstValueAsLong("Content-Length").orElse(-1);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     /** A body was longer than the cap. */
