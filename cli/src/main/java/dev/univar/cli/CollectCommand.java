@@ -27,8 +27,17 @@ import java.util.concurrent.Callable;
                 "crash or kill -9); several LLMs can be collected into one file. Transient errors",
                 "(429, 5xx, timeouts, dropped connections, malformed responses) are retried with",
                 "backoff; answers that still fail are listed in OUTPUT.failures.jsonl, exit code 1.",
+                "A response over --max-response-bytes is abandoned and counts as failed.",
                 ""})
 final class CollectCommand implements Callable<Integer> {
+    /** The ranges of the numeric options: a value outside is a usage error (exit code 2) before any work. */
+    static final int MAX_SAMPLES = 100_000, MAX_TOKENS = 1 << 20, MAX_CONCURRENCY = 256, MAX_ATTEMPTS = 100;
+    static final double MAX_TEMPERATURE = 2;
+    static final long MIN_RESPONSE_BYTES = 1024, MAX_RESPONSE_BYTES = 1L << 30;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--endpoint", required = true, paramLabel = "BASE_URL",
             description = "Base URL of the API, as in OpenAI clients (e.g. http://localhost:8000/v1); requests go to BASE_URL/chat/completions.")
     String endpoint;
@@ -47,16 +56,16 @@ final class CollectCommand implements Callable<Integer> {
     @Option(names = "--languages", paramLabel = "LANG[,LANG...]", description = "Languages to ask in (ISO codes, e.g. en,zh,de,ja). Default: all of the set's.")
     String languages;
 
-    @Option(names = "--samples", defaultValue = "1", paramLabel = "N", description = "Answers per question and language. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--samples", defaultValue = "1", paramLabel = "N", description = "Answers per question and language, 1 to 100000. Default: ${DEFAULT-VALUE}.")
     int samples;
 
-    @Option(names = "--temperature", defaultValue = "0.7", paramLabel = "T", description = "Sampling temperature. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--temperature", defaultValue = "0.7", paramLabel = "T", description = "Sampling temperature, 0 to 2. Default: ${DEFAULT-VALUE}.")
     double temperature;
 
-    @Option(names = "--max-tokens", defaultValue = "256", paramLabel = "N", description = "Longest answer, in tokens. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--max-tokens", defaultValue = "256", paramLabel = "N", description = "Longest answer, in tokens, 1 to 1048576. Default: ${DEFAULT-VALUE}.")
     int maxTokens;
 
-    @Option(names = "--concurrency", defaultValue = "4", paramLabel = "N", description = "Requests in flight at once. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--concurrency", defaultValue = "4", paramLabel = "N", description = "Requests in flight at once, 1 to 256. Default: ${DEFAULT-VALUE}.")
     int concurrency;
 
     @Option(names = "--timeout", defaultValue = "60s", paramLabel = "DURATION", converter = DurationConverter.class,
@@ -66,8 +75,12 @@ final class CollectCommand implements Callable<Integer> {
     @Option(names = "--system-prompt", paramLabel = "TEXT", description = "A system message sent before every question.")
     String systemPrompt;
 
-    @Option(names = "--max-attempts", defaultValue = "6", paramLabel = "N", description = "Requests per answer before it counts as failed. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--max-attempts", defaultValue = "6", paramLabel = "N", description = "Requests per answer before it counts as failed, 1 to 100. Default: ${DEFAULT-VALUE}.")
     int maxAttempts;
+
+    @Option(names = "--max-response-bytes", defaultValue = "8388608", paramLabel = "N",
+            description = "Largest response body read, in bytes, 1024 to 1073741824; a longer one is abandoned and its answer listed as failed. Default: ${DEFAULT-VALUE} (8 MiB).")
+    long maxResponseBytes;
 
     /** Hidden: the first backoff delay; tests shrink it so fault injection runs fast. */
     @Option(names = "--retry-base-delay", defaultValue = "1s", hidden = true, converter = DurationConverter.class)
@@ -78,17 +91,16 @@ final class CollectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        checkRanges();
         if (!output.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".jsonl"))
             throw new IllegalArgumentException("--output must end in .jsonl: " + output);
-        if (maxTokens < 1) throw new IllegalArgumentException("--max-tokens must be at least 1");
-        if (temperature < 0) throw new IllegalArgumentException("--temperature must not be negative");
         CollectJob.Options options = new CollectJob.Options(samples, concurrency,
                 new RetryPolicy(maxAttempts, retryBaseDelay, max(retryBaseDelay, Duration.ofSeconds(60))));
         List<Question> qs = QuestionsCommand.load(questions, QuestionsCommand.languages(languages));
         if (qs.isEmpty()) throw new IllegalArgumentException("no questions in " + questions
                 + (languages == null ? "" : " for --languages " + languages));
         ChatClient.Settings settings = new ChatClient.Settings(endpoint, llm, apiKey(), systemPrompt, temperature,
-                maxTokens, timeout);
+                maxTokens, timeout, maxResponseBytes);
         PrintStream err = System.err;
         try (ChatClient client = new ChatClient(settings)) {
             Printer progress = new Printer(err);
@@ -117,6 +129,26 @@ final class CollectCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** Out-of-range numbers are usage errors: one line naming the option and its range, exit code 2. */
+    private void checkRanges() {
+        range("--samples", samples, 1, MAX_SAMPLES);
+        if (!(temperature >= 0 && temperature <= MAX_TEMPERATURE)) // NaN too
+            throw usage("--temperature must be between 0 and " + (int) MAX_TEMPERATURE + ", got " + temperature);
+        range("--max-tokens", maxTokens, 1, MAX_TOKENS);
+        range("--concurrency", concurrency, 1, MAX_CONCURRENCY);
+        range("--max-attempts", maxAttempts, 1, MAX_ATTEMPTS);
+        range("--max-response-bytes", maxResponseBytes, MIN_RESPONSE_BYTES, MAX_RESPONSE_BYTES);
+    }
+
+    private void range(String option, long value, long min, long max) {
+        if (value < min || value > max)
+            throw usage(option + " must be between " + min + " and " + max + ", got " + value);
+    }
+
+    private CommandLine.ParameterException usage(String message) {
+        return new CommandLine.ParameterException(spec.commandLine(), message);
     }
 
     /** The key from the environment only: a command-line flag would leak it into shell history and process lists. */

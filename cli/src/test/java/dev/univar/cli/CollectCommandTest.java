@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -159,6 +160,56 @@ class CollectCommandTest {
     }
 
     @Test
+    void failuresAreListedAsTheyHappenNotOnlyAtTheEnd() throws Exception {
+        Path questions = questionFile(4);
+        try (CollectTestServer server = new CollectTestServer((q, a) -> switch (q) {
+            case "Is value 2 important?" -> Fault.SERVER_ERROR;
+            case "Is value 3 important?" -> Fault.BLOCK;
+            default -> Fault.NONE;
+        })) {
+            Path output = dir.resolve("out.jsonl");
+            Path failures = dir.resolve("out.jsonl.failures.jsonl");
+            // One worker: q1 (the check), q2 fails for good, then q3 hangs until the test lets it go. The run gets a
+            // thread of its own: in the common pool (one thread on a 2-core machine) it would starve the HTTP client.
+            CompletableFuture<Run> running = new CompletableFuture<>();
+            Thread.ofPlatform().daemon().start(() -> running.complete(run(args(server, questions.toString(),
+                    output, "--concurrency", "1", "--max-attempts", "1", "--timeout", "40s"))));
+            try {
+                long deadline = System.nanoTime() + 20_000_000_000L;
+                while (System.nanoTime() < deadline && !(Files.exists(failures) && Files.readString(failures).endsWith("\n")))
+                    Thread.sleep(10);
+                assertTrue(Files.exists(failures), "the failure is listed while the run is still going");
+                assertFalse(running.isDone(), "the run is still going");
+                List<JsonObject> mid = lines(failures);
+                assertEquals(1, mid.size());
+                assertEquals("q2", mid.getFirst().get("question_id").getAsString());
+                assertEquals("server_error", mid.getFirst().get("kind").getAsString());
+            } finally {
+                server.release.countDown();
+            }
+            Run r = running.get(30, TimeUnit.SECONDS);
+            assertEquals(1, r.exit(), r.err());
+            assertExactlyOnce(lines(output), 3);
+            assertEquals(1, lines(failures).size());
+            assertTrue(r.err().contains("1 answers failed after all retries (1 × server error)"), r.err());
+        }
+    }
+
+    @Test
+    void aFailureListThatCannotBeWrittenStopsTheRunNamingFileAndReason() throws Exception {
+        Path questions = questionFile(4);
+        try (CollectTestServer server = new CollectTestServer((q, a) -> q.equals("Is value 2 important?") ? Fault.SERVER_ERROR : Fault.NONE)) {
+            Path output = dir.resolve("out.jsonl");
+            Path failures = Files.createDirectory(dir.resolve("out.jsonl.failures.jsonl"));
+            Files.writeString(failures.resolve("keep"), "x");
+            Run r = run(args(server, questions.toString(), output, "--concurrency", "1", "--max-attempts", "1"));
+            assertEquals(1, r.exit(), r.err());
+            assertTrue(r.err().contains("univar collect: error: " + failures + ": cannot write the list of failed answers: Is a directory"), r.err());
+            assertFalse(r.err().contains("Exception"), r.err());
+        }
+    }
+
+    @Test
     void aBrokenLastLineIsCutOffAndRedone() throws Exception {
         Path questions = questionFile(5);
         try (CollectTestServer server = new CollectTestServer((q, a) -> Fault.NONE)) {
@@ -258,7 +309,7 @@ class CollectCommandTest {
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("cannot reach http://127.0.0.1:" + port + "/v1/chat/completions: connection refused"), r.err());
         assertTrue(System.nanoTime() - t0 < 10_000_000_000L, "fails fast");
-        assertTrue(Files.exists(dir.resolve("x.jsonl")));
+        assertFalse(Files.exists(dir.resolve("x.jsonl")), "no empty output file left behind");
         r = run("collect", "--endpoint", "http://127.0.0.1:" + port + "/v1", "--llm", "m", "--questions", "pvq",
                 "--output", dir.resolve("new/sub/y.jsonl").toString());
         assertEquals(1, r.exit());
@@ -280,6 +331,32 @@ class CollectCommandTest {
                 assertTrue(server.requests() <= 3, fault + ": " + server.requests() + " requests before giving up");
                 assertEquals(1, r.err().lines().filter(l -> l.contains("error:")).count(), r.err());
             }
+        }
+    }
+
+    @Test
+    void aRunThatWritesNoAnswerLeavesNoOutputFile() throws IOException {
+        Path questions = questionFile(4);
+        try (CollectTestServer server = new CollectTestServer((q, a) -> Fault.UNAUTHORIZED)) {
+            Path output = dir.resolve("refused.jsonl");
+            Run r = run(args(server, questions.toString(), output));
+            assertEquals(1, r.exit(), r.err());
+            assertTrue(r.err().contains("refused the request: 401 Unauthorized"), r.err());
+            assertFalse(Files.exists(output), "no empty output file left behind");
+
+            // An output file that was there before the run, even an empty one, stays.
+            Path existing = Files.createFile(dir.resolve("existing.jsonl"));
+            r = run(args(server, questions.toString(), existing));
+            assertEquals(1, r.exit(), r.err());
+            assertTrue(Files.exists(existing));
+        }
+        // Every request refused (400): the failures are listed, but there is no output without an answer.
+        try (CollectTestServer server = new CollectTestServer((q, a) -> Fault.ECHO_KEY_400)) {
+            Path output = dir.resolve("rejected.jsonl");
+            Run r = run(args(server, questions.toString(), output));
+            assertEquals(1, r.exit(), r.err());
+            assertFalse(Files.exists(output), "no empty output file left behind");
+            assertEquals(3, lines(dir.resolve("rejected.jsonl.failures.jsonl")).size());
         }
     }
 
@@ -344,6 +421,98 @@ class CollectCommandTest {
             r = run("collect", "--endpoint", "localhost:8000", "--llm", "m", "--questions", "pvq", "--output", out.toString());
             assertEquals(1, r.exit());
             assertTrue(r.err().contains("invalid --endpoint"), r.err());
+            assertEquals(0, server.requests());
+        }
+    }
+
+    /** q4, q8: an endless chunked body; q3, q6, q9: a body larger than the cap; the rest answered. */
+    static Fault oversized(String q, int attempt) {
+        return switch (q) {
+            case "Is value 4 important?", "Is value 8 important?" -> Fault.ENDLESS;
+            case "Is value 3 important?", "Is value 6 important?", "Is value 9 important?" -> Fault.OVERSIZE;
+            default -> Fault.NONE;
+        };
+    }
+
+    @Test
+    void oversizeAndEndlessResponsesAreCappedAndRecordedAsFailures() throws Exception {
+        Path questions = questionFile(12);
+        try (CollectTestServer server = new CollectTestServer(CollectCommandTest::oversized)) {
+            Path output = dir.resolve("out.jsonl");
+            Run r = run(args(server, questions.toString(), output, "--concurrency", "4", "--timeout", "20s"));
+            assertEquals(1, r.exit(), r.err());
+            assertTrue(r.err().contains("7 answers collected"), r.err());
+            assertTrue(r.err().contains("5 answers failed after all retries (5 × response too large)"), r.err());
+            assertExactlyOnce(lines(output), 7);
+            List<JsonObject> failed = lines(dir.resolve("out.jsonl.failures.jsonl"));
+            assertEquals(Set.of("q3", "q4", "q6", "q8", "q9"),
+                    Set.copyOf(failed.stream().map(o -> o.get("question_id").getAsString()).toList()));
+            for (JsonObject f : failed) {
+                assertEquals("too_large", f.get("kind").getAsString());
+                assertEquals("response larger than 8388608 bytes (--max-response-bytes)", f.get("reason").getAsString());
+                assertEquals(1, f.get("attempts").getAsInt(), "an over-size answer is not asked again");
+            }
+            // The client hung up near the cap instead of reading on: far less than the endless body's bound.
+            assertTrue(server.maxStreamed.get() < (8L << 20) + (48L << 20), server.maxStreamed.get() + " bytes streamed");
+
+            // A smaller cap: a normal answer (a few hundred bytes) still fits.
+            Path small = dir.resolve("small.jsonl");
+            r = run(args(server, questions.toString(), small, "--max-response-bytes", "4096"));
+            assertEquals(1, r.exit(), r.err());
+            assertExactlyOnce(lines(small), 7);
+            for (JsonObject f : lines(dir.resolve("small.jsonl.failures.jsonl")))
+                assertEquals("response larger than 4096 bytes (--max-response-bytes)", f.get("reason").getAsString());
+        }
+    }
+
+    @Test
+    void endlessBodiesKeepMemoryBoundedInASmallHeap() throws Exception {
+        // Without a cap one endless body fills any heap; with the default 8 MiB cap, 4 workers fit in 128 MiB.
+        Path questions = questionFile(16);
+        try (CollectTestServer server = new CollectTestServer((q, a) -> q.equals("Is value 1 important?") ? Fault.NONE
+                : Integer.parseInt(q.replaceAll("\\D", "")) % 2 == 0 ? Fault.ENDLESS : Fault.OVERSIZE)) {
+            server.oversizeBytes = 64L << 20;
+            Path output = dir.resolve("big.jsonl");
+            Path log = dir.resolve("child.log");
+            String java = ProcessHandle.current().info().command().orElse("java");
+            List<String> cmd = new ArrayList<>(List.of(java, "-Xmx128m", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+            cmd.addAll(List.of(args(server, questions.toString(), output, "--concurrency", "4", "--timeout", "20s")));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            boolean ended = p.waitFor(45, TimeUnit.SECONDS);
+            if (!ended) p.destroyForcibly().waitFor();
+            String logText = Files.readString(log);
+            assertTrue(ended, "the run ended: " + logText);
+            assertEquals(1, p.exitValue(), logText);
+            assertFalse(logText.contains("OutOfMemoryError"), logText);
+            assertTrue(logText.contains("15 answers failed after all retries (15 × response too large)"), logText);
+            assertEquals(1, lines(output).size());
+            assertEquals(15, lines(dir.resolve("big.jsonl.failures.jsonl")).size());
+        }
+    }
+
+    @Test
+    void outOfRangeOptionsAreUsageErrorsBeforeAnyWork() throws IOException {
+        try (CollectTestServer server = new CollectTestServer((q, a) -> Fault.NONE)) {
+            Path out = dir.resolve("sub/o.jsonl");
+            String[][] cases = {
+                    {"--concurrency", "0", "--concurrency must be between 1 and 256, got 0"},
+                    {"--concurrency", "100000", "--concurrency must be between 1 and 256, got 100000"},
+                    {"--samples", "0", "--samples must be between 1 and 100000, got 0"},
+                    {"--max-tokens", "0", "--max-tokens must be between 1 and 1048576, got 0"},
+                    {"--max-attempts", "0", "--max-attempts must be between 1 and 100, got 0"},
+                    {"--max-response-bytes", "0", "--max-response-bytes must be between 1024 and 1073741824, got 0"},
+                    {"--temperature", "-0.5", "--temperature must be between 0 and 2, got -0.5"},
+                    {"--temperature", "NaN", "--temperature must be between 0 and 2, got NaN"},
+            };
+            for (String[] c : cases) {
+                // An unknown question set too: the options are checked before anything is loaded or opened.
+                Run r = run(args(server, "nosuchset", out, c[0], c[1]));
+                assertEquals(2, r.exit(), String.join(" ", c) + ": " + r.err());
+                assertEquals(c[2], r.err().lines().findFirst().orElse(""), r.err());
+                assertFalse(r.err().contains("nosuchset"), r.err());
+                assertFalse(r.err().contains("Exception"), r.err());
+            }
+            assertFalse(Files.exists(dir.resolve("sub")), "nothing created");
             assertEquals(0, server.requests());
         }
     }

@@ -14,10 +14,13 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A chat-completions server on loopback (JDK's com.sun.net.httpserver) that answers "A:" + the question, or injects
@@ -26,8 +29,17 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class CollectTestServer implements AutoCloseable {
     enum Fault {
         NONE, RATE_LIMIT, SERVER_ERROR, SLOW, MALFORMED_JSON, HTML, NO_CHOICES, DROP, DROP_MID_BODY, NOT_FOUND,
-        UNAUTHORIZED, ECHO_KEY_500, ECHO_KEY_400
+        UNAUTHORIZED, ECHO_KEY_500, ECHO_KEY_400,
+        /** A 200 whose Content-Length announces {@link #oversizeBytes} and which sends them (while the client reads). */
+        OVERSIZE,
+        /** A 200 with a chunked body that never ends: it stops when the client hangs up, or at {@link #ENDLESS_BOUND}. */
+        ENDLESS,
+        /** Holds the request until {@link #release} opens (at most 30 s), then answers. */
+        BLOCK
     }
+
+    /** Where an "endless" body gives up: far beyond any sane response cap, small enough not to hurt the test JVM. */
+    static final long ENDLESS_BOUND = 256L << 20;
 
     interface Script {
         Fault fault(String question, int attempt);
@@ -45,6 +57,10 @@ final class CollectTestServer implements AutoCloseable {
     volatile Script script;
     volatile long slowMillis = 1500;
     volatile long latencyMillis;
+    final CountDownLatch release = new CountDownLatch(1);
+    volatile long oversizeBytes = (8L << 20) + 1;
+    /** The most body bytes one OVERSIZE or ENDLESS response got to write before the client hung up. */
+    final AtomicLong maxStreamed = new AtomicLong();
 
     CollectTestServer(Script script) throws IOException {
         this.script = script;
@@ -100,6 +116,12 @@ final class CollectTestServer implements AutoCloseable {
                 case DROP -> {
                     // closing without a response closes the connection: the client sees it dropped
                 }
+                case OVERSIZE -> stream(ex, oversizeBytes, oversizeBytes);
+                case ENDLESS -> stream(ex, 0, ENDLESS_BOUND);
+                case BLOCK -> {
+                    release.await(30, TimeUnit.SECONDS);
+                    answer(ex, req, question);
+                }
                 case DROP_MID_BODY -> {
                     ex.sendResponseHeaders(200, 1000);
                     OutputStream out = ex.getResponseBody();
@@ -143,6 +165,30 @@ final class CollectTestServer implements AutoCloseable {
         answered.incrementAndGet();
     }
 
+    /** Sends the start of a chat completion and then "x" up to {@code limit} bytes, in 64 KiB writes, until the
+     *  client hangs up; {@code contentLength} 0 means chunked. */
+    private void stream(HttpExchange ex, long contentLength, long limit) throws IOException {
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        ex.sendResponseHeaders(200, contentLength);
+        byte[] head = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"".getBytes(StandardCharsets.UTF_8);
+        byte[] chunk = new byte[64 << 10];
+        java.util.Arrays.fill(chunk, (byte) 'x');
+        OutputStream out = ex.getResponseBody();
+        long sent = 0;
+        try {
+            out.write(head);
+            sent = head.length;
+            while (sent < limit) {
+                int n = (int) Math.min(chunk.length, limit - sent);
+                out.write(chunk, 0, n);
+                sent += n;
+            }
+        } finally {
+            long s = sent;
+            maxStreamed.accumulateAndGet(s, Math::max);
+        }
+    }
+
     private static void send(HttpExchange ex, int status, String body) throws IOException {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         if (!ex.getResponseHeaders().containsKey("Content-Type"))
@@ -153,6 +199,7 @@ final class CollectTestServer implements AutoCloseable {
 
     @Override
     public void close() {
+        release.countDown();
         server.stop(0);
         executor.shutdownNow();
     }

@@ -11,20 +11,26 @@ import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.ByteBuffer;
 import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -36,8 +42,16 @@ import java.util.concurrent.TimeoutException;
  */
 public final class ChatClient implements AutoCloseable {
 
+    /** The largest cap there can be: the body is held in one array. */
+    public static final long MAX_RESPONSE_BYTES_LIMIT = Integer.MAX_VALUE - 16;
+
+    /** {@code maxResponseBytes}: a longer body is abandoned and fails the attempt ({@link Kind#TOO_LARGE}). */
     public record Settings(String baseUrl, String model, String apiKey, String systemPrompt, double temperature,
-                           int maxTokens, Duration timeout) {
+                           int maxTokens, Duration timeout, long maxResponseBytes) {
+        public Settings {
+            if (maxResponseBytes < 1 || maxResponseBytes > MAX_RESPONSE_BYTES_LIMIT)
+                throw new IllegalArgumentException("--max-response-bytes must be between 1 and " + MAX_RESPONSE_BYTES_LIMIT);
+        }
     }
 
     /** How a request went wrong, and what that means for retrying. */
@@ -53,7 +67,9 @@ public final class ChatClient implements AutoCloseable {
         /** 401/403: the same for every request, so the run stops. */
         AUTH(false, "authentication refused"),
         /** Another 4xx: this request is refused (too long, bad parameter); retrying it would not help. */
-        REJECTED(false, "request rejected");
+        REJECTED(false, "request rejected"),
+        /** A body longer than the cap (a runaway or endless response): not read on, and not asked again. */
+        TOO_LARGE(false, "response too large");
 
         public final boolean retryable;
         public final String label;
@@ -120,9 +136,10 @@ public final class ChatClient implements AutoCloseable {
                 .POST(HttpRequest.BodyPublishers.ofString(body(question), StandardCharsets.UTF_8));
         if (settings.apiKey() != null && !settings.apiKey().isEmpty())
             request.header("Authorization", "Bearer " + settings.apiKey());
-        CompletableFuture<HttpResponse<String>> future =
-                http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-        HttpResponse<String> response;
+        long cap = settings.maxResponseBytes();
+        CompletableFuture<HttpResponse<byte[]>> future = http.sendAsync(request.build(),
+                info -> new CappedBody(cap, contentLength(info.headers())));
+        HttpResponse<byte[]> response;
         inFlight.add(future);
         try {
             // The request timeout covers only the wait for headers; this bound also covers a body that stalls.
@@ -164,6 +181,10 @@ public final class ChatClient implements AutoCloseable {
     }
 
     private Failure failure(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause())
+            if (c instanceof TooLarge)
+                return new Failure(Kind.TOO_LARGE, "response larger than " + settings.maxResponseBytes()
+                        + " bytes (--max-response-bytes)", null);
         return switch (t) {
             case HttpConnectTimeoutException e -> new Failure(Kind.UNREACHABLE, "connect timed out", null);
             case HttpTimeoutException e -> new Failure(Kind.TIMEOUT, "no response within " + Durations.format(settings.timeout()), null);
@@ -176,9 +197,9 @@ public final class ChatClient implements AutoCloseable {
         };
     }
 
-    private Outcome parse(HttpResponse<String> response) {
+    private Outcome parse(HttpResponse<byte[]> response) {
         int status = response.statusCode();
-        String body = response.body() == null ? "" : response.body();
+        String body = response.body() == null ? "" : new String(response.body(), StandardCharsets.UTF_8);
         if (status == 429)
             return new Failure(Kind.RATE_LIMITED, "429 Too Many Requests" + detail(body), retryAfter(response));
         if (status >= 500 || status == 408)
@@ -275,6 +296,90 @@ public final class ChatClient implements AutoCloseable {
         }
         if (d.isNegative()) return Duration.ZERO;
         return min(d, Duration.ofMinutes(5));
+    }
+
+    /** The announced body length, or -1 (none, or not a number: the body is then measured as it comes). */
+    static long contentLength(HttpHeaders headers) {
+        try {
+            return headers.firstValueAsLong("Content-Length").orElse(-1);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** A body was longer than the cap. */
+    static final class TooLarge extends IOException {
+        TooLarge(long cap) {
+            super("response larger than " + cap + " bytes");
+        }
+    }
+
+    /**
+     * Reads a body into one array of at most {@code cap} bytes, a buffer at a time (one requested at a time, so the
+     * client never reads far ahead). A body announced (Content-Length) or found to be longer is not read on: the
+     * subscription is cancelled, which closes the connection, and the body fails with {@link TooLarge}.
+     */
+    static final class CappedBody implements HttpResponse.BodySubscriber<byte[]> {
+        private final long cap;
+        private final long contentLength;
+        private final CompletableFuture<byte[]> result = new CompletableFuture<>();
+        private Flow.Subscription subscription;
+        private byte[] buf = new byte[0];
+        private int size;
+
+        CappedBody(long cap, long contentLength) {
+            this.cap = cap;
+            this.contentLength = contentLength;
+        }
+
+        @Override
+        public CompletionStage<byte[]> getBody() {
+            return result;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            if (contentLength > cap) tooLarge();
+            else s.request(1);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> items) {
+            if (result.isDone()) return; // what still arrives after a cancel is dropped
+            long n = 0;
+            for (ByteBuffer b : items) n += b.remaining();
+            if (size + n > cap) {
+                tooLarge();
+                return;
+            }
+            int need = (int) (size + n);
+            if (need > buf.length)
+                buf = Arrays.copyOf(buf, (int) Math.max(need, Math.min(cap, Math.max(8192L, 2L * buf.length))));
+            for (ByteBuffer b : items) {
+                int r = b.remaining();
+                b.get(buf, size, r);
+                size += r;
+            }
+            subscription.request(1);
+        }
+
+        private void tooLarge() {
+            buf = null;
+            subscription.cancel();
+            result.completeExceptionally(new TooLarge(cap));
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            buf = null;
+            result.completeExceptionally(t);
+        }
+
+        @Override
+        public void onComplete() {
+            if (!result.isDone()) result.complete(size == buf.length ? buf : Arrays.copyOf(buf, size));
+        }
     }
 
     /** Abandons the requests in flight (their {@link #ask} returns at once): the run is stopping. */

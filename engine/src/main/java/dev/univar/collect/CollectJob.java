@@ -5,16 +5,19 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -94,14 +97,13 @@ public final class CollectJob {
         try (CorpusFile corpus = CorpusFile.open(output)) {
             List<WorkItem> todo = new ArrayList<>();
             for (WorkItem item : items) if (!corpus.done().contains(item.key(model))) todo.add(item);
-            Run run = new Run(corpus, todo.size(), listener, start);
-            boolean finished = false;
-            try {
+            Run run;
+            try (FailureLog log = new FailureLog(failuresFile(output))) {
+                run = new Run(corpus, log, todo.size(), listener, start);
                 if (!todo.isEmpty()) run.execute(todo);
-                finished = true;
-            } finally {
-                // A run that stopped early proves nothing about the last run's failures: keep their list then.
-                if (finished || !run.failures.isEmpty()) writeFailures(output, run.failures);
+                // A clean run leaves no stale list; one that stopped early proves nothing about the last run's
+                // failures, so their list stays unless this run had failures of its own (which replaced it).
+                if (run.failures.isEmpty()) log.deleteStale();
             }
             return new Summary(items.size(), items.size() - todo.size(), run.collected.get(), List.copyOf(run.failures),
                     run.retries.get(), corpus.repaired(), failuresFile(output), Duration.ofNanos(System.nanoTime() - start));
@@ -111,6 +113,7 @@ public final class CollectJob {
     /** One run's shared state. */
     private final class Run {
         final CorpusFile corpus;
+        final FailureLog log;
         final long todo;
         final Listener listener;
         final long start;
@@ -122,8 +125,9 @@ public final class CollectJob {
         final CountDownLatch stopped = new CountDownLatch(1);
         final List<Failure> failures = Collections.synchronizedList(new ArrayList<>());
 
-        Run(CorpusFile corpus, long todo, Listener listener, long start) {
+        Run(CorpusFile corpus, FailureLog log, long todo, Listener listener, long start) {
             this.corpus = corpus;
+            this.log = log;
             this.todo = todo;
             this.listener = listener;
             this.start = start;
@@ -139,9 +143,11 @@ public final class CollectJob {
                 if (r instanceof Fatal f) throw new CollectException(f.message);
                 record(item, r);
                 if (r instanceof Success) break;
-                if (++rejected >= 3)
-                    throw new CollectException(client.uri() + " refused the first " + rejected + " requests: "
-                            + ((Failed) r).failure.reason());
+                if (++rejected >= 3) {
+                    ChatClient.Failure f = ((Failed) r).failure;
+                    throw new CollectException(client.uri() + (f.kind() == ChatClient.Kind.REJECTED ? " refused" : " failed")
+                            + " the first " + rejected + " requests: " + f.reason());
+                }
             }
             List<Thread> workers = new ArrayList<>();
             for (int i = 0; i < options.concurrency(); i++) {
@@ -184,7 +190,9 @@ public final class CollectJob {
                     streak.set(0);
                 }
                 case Failed f -> {
-                    failures.add(new Failure(item.key(model), f.attempts, f.failure.kind(), f.failure.reason()));
+                    Failure failure = new Failure(item.key(model), f.attempts, f.failure.kind(), f.failure.reason());
+                    log.append(failure);
+                    failures.add(failure);
                     if (streak.incrementAndGet() >= FAILURE_STREAK)
                         stop(FAILURE_STREAK + " items in a row failed after all retries, stopping; last: "
                                 + f.failure.kind().label + ": " + f.failure.reason());
@@ -230,7 +238,8 @@ public final class CollectJob {
                     }
                 }
                 if (!f.kind().retryable || attempt >= options.retry().maxAttempts()) {
-                    if (preflight && f.kind() != ChatClient.Kind.REJECTED)
+                    // A refused or over-size request is that item's problem, not proof of a broken endpoint.
+                    if (preflight && f.kind() != ChatClient.Kind.REJECTED && f.kind() != ChatClient.Kind.TOO_LARGE)
                         return new Fatal("the first request to " + client.uri() + " failed " + attempt + " times; last: "
                                 + f.kind().label + ": " + f.reason());
                     return new Failed(f, attempt);
@@ -272,32 +281,60 @@ public final class CollectJob {
     private record Fatal(String message) implements Result {
     }
 
-    private static void writeFailures(Path output, List<Failure> failures) {
-        Path file = failuresFile(output);
-        try {
-            if (failures.isEmpty()) {
-                Files.deleteIfExists(file);
-                return;
+    /**
+     * OUTPUT.failures.jsonl, written as failures happen: the first failure of a run replaces the last run's list,
+     * and each failure is appended as one line in one write, so it reaches the OS at once (a kill loses nothing
+     * listed; the file is fsynced when the run ends).
+     */
+    private static final class FailureLog implements AutoCloseable {
+        private final Path file;
+        private FileChannel channel;
+        private boolean closed;
+
+        FailureLog(Path file) {
+            this.file = file;
+        }
+
+        synchronized void append(Failure f) {
+            JsonObject o = new JsonObject();
+            o.addProperty("question_id", f.key().questionId());
+            o.addProperty("lang", f.key().lang());
+            o.addProperty("sample", f.key().sample());
+            o.addProperty("model", f.key().model());
+            o.addProperty("attempts", f.attempts());
+            o.addProperty("kind", f.kind().name().toLowerCase(Locale.ROOT));
+            o.addProperty("reason", f.reason());
+            ByteBuffer line = ByteBuffer.wrap((GSON.toJson(o) + "\n").getBytes(StandardCharsets.UTF_8));
+            if (closed) return; // a worker outliving an interrupted run must not start the list over
+            try {
+                if (channel == null)
+                    channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                            StandardOpenOption.TRUNCATE_EXISTING);
+                while (line.hasRemaining()) channel.write(line);
+            } catch (IOException e) {
+                throw new CollectException(file + ": cannot write the list of failed answers: " + OsReason.of(e));
             }
-            StringBuilder sb = new StringBuilder();
-            List<Failure> copy;
-            synchronized (failures) {
-                copy = new ArrayList<>(failures);
+        }
+
+        /** Removes the last run's list (this run had no failures). */
+        synchronized void deleteStale() {
+            try {
+                if (channel == null) Files.deleteIfExists(file);
+            } catch (IOException e) {
+                throw new CollectException(file + ": cannot remove the last run's list of failed answers: " + OsReason.of(e));
             }
-            for (Failure f : copy) {
-                JsonObject o = new JsonObject();
-                o.addProperty("question_id", f.key().questionId());
-                o.addProperty("lang", f.key().lang());
-                o.addProperty("sample", f.key().sample());
-                o.addProperty("model", f.key().model());
-                o.addProperty("attempts", f.attempts());
-                o.addProperty("kind", f.kind().name().toLowerCase(java.util.Locale.ROOT));
-                o.addProperty("reason", f.reason());
-                sb.append(GSON.toJson(o)).append('\n');
+        }
+
+        @Override
+        public synchronized void close() {
+            closed = true;
+            if (channel == null) return;
+            try (FileChannel c = channel) {
+                channel = null;
+                c.force(false);
+            } catch (IOException e) {
+                throw new CollectException(file + ": cannot write the list of failed answers: " + OsReason.of(e));
             }
-            Files.writeString(file, sb, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(file + ": " + e.getMessage(), e);
         }
     }
 }

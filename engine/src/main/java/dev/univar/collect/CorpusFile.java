@@ -14,6 +14,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -25,7 +26,9 @@ import java.util.Set;
  * skips it, and repairs what an interrupted run can leave: a last line cut short (by {@code kill -9} mid-write or a
  * crash before the page cache reached the disk) is cut off, and its answer is asked again. A bad line anywhere else
  * is not something a crash makes, so it is an error naming the file and line rather than silently dropped.
- * An exclusive lock keeps a second run from writing the same file at the same time.
+ * An exclusive lock keeps a second run from writing the same file at the same time. A file this run created and
+ * never wrote to is removed on close, so a run that collected nothing (a refused key, an unreachable server) leaves
+ * no empty output behind.
  */
 public final class CorpusFile implements AutoCloseable {
     /** Lines between fsyncs: each line reaches the OS at once (a killed process loses nothing written); an fsync now
@@ -36,6 +39,8 @@ public final class CorpusFile implements AutoCloseable {
     private final Path file;
     private final FileChannel channel;
     private final FileLock lock;
+    /** Whether this run created the file (it did not exist before). */
+    private final boolean created;
     private final Set<WorkItem.Key> done = new HashSet<>();
     private long validLines;
     private boolean repaired;
@@ -46,18 +51,41 @@ public final class CorpusFile implements AutoCloseable {
         this.file = file;
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null) Files.createDirectories(parent);
-        this.channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        FileLock l;
-        try {
-            l = channel.tryLock();
-        } catch (OverlappingFileLockException e) {
-            l = null;
+        for (int tries = 1; ; tries++) {
+            boolean isNew;
+            FileChannel ch;
+            try {
+                ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                isNew = true;
+            } catch (FileAlreadyExistsException e) {
+                ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                isNew = false;
+            }
+            FileLock l;
+            try {
+                l = ch.tryLock();
+            } catch (OverlappingFileLockException e) {
+                l = null;
+            } catch (IOException e) {
+                ch.close();
+                throw e;
+            }
+            if (l == null) {
+                ch.close();
+                throw new InputException(file, 0, "another univar collect is writing this file");
+            }
+            // A run that created the file and wrote nothing removes it before letting go of the lock: if that
+            // happened between our open and our lock, we hold a file no longer there, and start over.
+            if (!isNew && !Files.exists(file) && tries < 3) {
+                l.release();
+                ch.close();
+                continue;
+            }
+            this.channel = ch;
+            this.lock = l;
+            this.created = isNew;
+            return;
         }
-        if (l == null) {
-            channel.close();
-            throw new InputException(file, 0, "another univar collect is writing this file");
-        }
-        this.lock = l;
     }
 
     /** Opens (creating) {@code file}, reading and repairing what it holds. */
@@ -66,13 +94,13 @@ public final class CorpusFile implements AutoCloseable {
         try {
             c = new CorpusFile(file);
         } catch (IOException e) {
-            throw new InputException(file, 0, "cannot open for writing: " + e.getMessage(), e);
+            throw new InputException(file, 0, "cannot open for writing: " + OsReason.of(e), e);
         }
         try {
             c.scan();
         } catch (RuntimeException | IOException e) {
             c.close();
-            if (e instanceof IOException io) throw new InputException(file, 0, "cannot read: " + io.getMessage(), io);
+            if (e instanceof IOException io) throw new InputException(file, 0, "cannot read: " + OsReason.of(io), io);
             throw (RuntimeException) e;
         }
         return c;
@@ -183,8 +211,14 @@ public final class CorpusFile implements AutoCloseable {
             validLines++;
             if (++unsynced >= SYNC_EVERY_LINES || System.nanoTime() - lastSync > SYNC_EVERY_NANOS) sync();
         } catch (IOException e) {
-            throw new UncheckedIOException(file + ": write failed: " + e.getMessage(), e);
+            throw writeFailed(e);
         }
+    }
+
+    /** "FILE: cannot write: REASON", both as the message and as the cause's (which the command line prints). */
+    private UncheckedIOException writeFailed(IOException e) {
+        String message = file + ": cannot write: " + OsReason.of(e);
+        return new UncheckedIOException(message, new IOException(message, e));
     }
 
     private void writeFully(ByteBuffer b, long at) throws IOException {
@@ -201,12 +235,13 @@ public final class CorpusFile implements AutoCloseable {
     public synchronized void close() {
         try {
             if (channel.isOpen()) {
-                if (unsynced > 0) sync();
+                if (created && channel.size() == 0) Files.deleteIfExists(file); // nothing written: leave nothing
+                else if (unsynced > 0) sync();
                 if (lock.isValid()) lock.release();
                 channel.close();
             }
         } catch (IOException e) {
-            throw new UncheckedIOException(file + ": " + e.getMessage(), e);
+            throw writeFailed(e);
         }
     }
 }

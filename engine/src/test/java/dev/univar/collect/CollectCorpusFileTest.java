@@ -92,4 +92,22 @@ class CollectCorpusFileTest {
         }
         CorpusFile.open(f).close();
     }
+
+    @Test
+    void aFileThisRunCreatedAndNeverWroteIsRemovedOnClose() throws IOException {
+        Path f = dir.resolve("new.jsonl");
+        CorpusFile.open(f).close();
+        assertFalse(Files.exists(f), "no empty file left behind");
+
+        try (CorpusFile c = CorpusFile.open(f)) {
+            c.append(key("a", 0), line("a", 0));
+        }
+        assertEquals(line("a", 0) + "\n", Files.readString(f));
+
+        // An empty file that was there before the run is the user's: it stays.
+        Path empty = Files.createFile(dir.resolve("empty.jsonl"));
+        CorpusFile.open(empty).close();
+        assertTrue(Files.exists(empty));
+        assertEquals(0, Files.size(empty));
+    }
 }
