@@ -27,6 +27,19 @@ final class Check {
         return value;
     }
 
+    static long between(String option, long value, long min, long max) {
+        if (value < min || value > max)
+            throw new UsageException(option + " must be between " + min + " and " + max + ", got " + value);
+        return value;
+    }
+
+    /** {@code value} in {@code [low, high]}. */
+    static double within(String option, double value, double low, double high) {
+        if (!(value >= low && value <= high))
+            throw new UsageException(option + " must be between " + num(low) + " and " + num(high) + ", got " + num(value));
+        return value;
+    }
+
     /** {@code value} strictly between {@code low} and {@code high}. */
     static double strictlyBetween(String option, double value, double low, double high) {
         if (!(value > low && value < high))

@@ -35,8 +35,6 @@ final class CollectCommand implements Callable<Integer> {
     static final double MAX_TEMPERATURE = 2;
     static final long MIN_RESPONSE_BYTES = 1024, MAX_RESPONSE_BYTES = 1L << 30;
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--endpoint", required = true, paramLabel = "BASE_URL",
             description = "Base URL of the API, as in OpenAI clients (e.g. http://localhost:8000/v1); requests go to BASE_URL/chat/completions.")
@@ -92,8 +90,7 @@ final class CollectCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         checkRanges();
-        if (!output.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".jsonl"))
-            throw new IllegalArgumentException("--output must end in .jsonl: " + output);
+        Outputs.requireExtension(output, "--output", "jsonl");
         CollectJob.Options options = new CollectJob.Options(samples, concurrency,
                 new RetryPolicy(maxAttempts, retryBaseDelay, max(retryBaseDelay, Duration.ofSeconds(60))));
         List<Question> qs = QuestionsCommand.load(questions, QuestionsCommand.languages(languages));
@@ -133,22 +130,12 @@ final class CollectCommand implements Callable<Integer> {
 
     /** Out-of-range numbers are usage errors: one line naming the option and its range, exit code 2. */
     private void checkRanges() {
-        range("--samples", samples, 1, MAX_SAMPLES);
-        if (!(temperature >= 0 && temperature <= MAX_TEMPERATURE)) // NaN too
-            throw usage("--temperature must be between 0 and " + (int) MAX_TEMPERATURE + ", got " + temperature);
-        range("--max-tokens", maxTokens, 1, MAX_TOKENS);
-        range("--concurrency", concurrency, 1, MAX_CONCURRENCY);
-        range("--max-attempts", maxAttempts, 1, MAX_ATTEMPTS);
-        range("--max-response-bytes", maxResponseBytes, MIN_RESPONSE_BYTES, MAX_RESPONSE_BYTES);
-    }
-
-    private void range(String option, long value, long min, long max) {
-        if (value < min || value > max)
-            throw usage(option + " must be between " + min + " and " + max + ", got " + value);
-    }
-
-    private CommandLine.ParameterException usage(String message) {
-        return new CommandLine.ParameterException(spec.commandLine(), message);
+        Check.between("--samples", samples, 1, MAX_SAMPLES);
+        Check.within("--temperature", temperature, 0, MAX_TEMPERATURE);
+        Check.between("--max-tokens", maxTokens, 1, MAX_TOKENS);
+        Check.between("--concurrency", concurrency, 1, MAX_CONCURRENCY);
+        Check.between("--max-attempts", maxAttempts, 1, MAX_ATTEMPTS);
+        Check.between("--max-response-bytes", maxResponseBytes, MIN_RESPONSE_BYTES, MAX_RESPONSE_BYTES);
     }
 
     /** The key from the environment only: a command-line flag would leak it into shell history and process lists. */

@@ -100,6 +100,6 @@ final class Outputs {
     static String requireExtension(Path p, String option, String... allowed) {
         String ext = extension(p);
         for (String a : allowed) if (a.equals(ext)) return ext;
-        throw new UsageException(option + " " + p + ": the file name must end in ." + String.join(" or .", allowed));
+        throw new UsageException(option + " must end in ." + String.join(" or .", allowed) + ": " + p);
     }
 }

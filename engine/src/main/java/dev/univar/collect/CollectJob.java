@@ -1,5 +1,7 @@
 package dev.univar.collect;
 
+import dev.univar.data.IoFailure;
+
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
@@ -312,7 +314,7 @@ public final class CollectJob {
                             StandardOpenOption.TRUNCATE_EXISTING);
                 while (line.hasRemaining()) channel.write(line);
             } catch (IOException e) {
-                throw new CollectException(file + ": cannot write the list of failed answers: " + OsReason.of(e));
+                throw new CollectException(file + ": cannot write the list of failed answers: " + IoFailure.reason(e));
             }
         }
 
@@ -321,7 +323,7 @@ public final class CollectJob {
             try {
                 if (channel == null) Files.deleteIfExists(file);
             } catch (IOException e) {
-                throw new CollectException(file + ": cannot remove the last run's list of failed answers: " + OsReason.of(e));
+                throw new CollectException(file + ": cannot remove the last run's list of failed answers: " + IoFailure.reason(e));
             }
         }
 
@@ -333,7 +335,7 @@ public final class CollectJob {
                 channel = null;
                 c.force(false);
             } catch (IOException e) {
-                throw new CollectException(file + ": cannot write the list of failed answers: " + OsReason.of(e));
+                throw new CollectException(file + ": cannot write the list of failed answers: " + IoFailure.reason(e));
             }
         }
     }

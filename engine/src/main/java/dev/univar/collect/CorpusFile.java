@@ -1,5 +1,7 @@
 package dev.univar.collect;
 
+import dev.univar.data.IoFailure;
+
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
@@ -94,13 +96,13 @@ public final class CorpusFile implements AutoCloseable {
         try {
             c = new CorpusFile(file);
         } catch (IOException e) {
-            throw new InputException(file, 0, "cannot open for writing: " + OsReason.of(e), e);
+            throw new InputException(file, 0, "cannot open for writing: " + IoFailure.reason(e), e);
         }
         try {
             c.scan();
         } catch (RuntimeException | IOException e) {
             c.close();
-            if (e instanceof IOException io) throw new InputException(file, 0, "cannot read: " + OsReason.of(io), io);
+            if (e instanceof IOException io) throw new InputException(file, 0, "cannot read: " + IoFailure.reason(io), io);
             throw (RuntimeException) e;
         }
         return c;
@@ -217,7 +219,7 @@ public final class CorpusFile implements AutoCloseable {
 
     /** "FILE: cannot write: REASON", both as the message and as the cause's (which the command line prints). */
     private UncheckedIOException writeFailed(IOException e) {
-        String message = file + ": cannot write: " + OsReason.of(e);
+        String message = file + ": cannot write: " + IoFailure.reason(e);
         return new UncheckedIOException(message, new IOException(message, e));
     }
 
