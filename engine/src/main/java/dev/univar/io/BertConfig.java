@@ -3,8 +3,7 @@ package dev.univar.io;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
+import dev.univar.data.InputException;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -56,26 +55,33 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
         return hiddenSize / numAttentionHeads;
     }
 
-    /** Reads {@code config.json}; errors name the file and the field. */
+    /**
+     * Reads {@code config.json}; every problem is an IOException of one line naming the file and, where there is
+     * one, the field: "config.json: hidden_size must be positive, got 0".
+     */
     public static BertConfig read(Path file) throws IOException {
-        String json = Files.readString(file, StandardCharsets.UTF_8);
+        String json;
+        try {
+            json = JsonInput.readText(file);
+        } catch (InputException e) {
+            throw new IOException(e.getMessage(), e);
+        }
         try {
             return fromJson(json);
         } catch (IllegalArgumentException e) {
-            throw new IOException("invalid BERT config " + file + ": " + e.getMessage(), e);
+            throw new IOException(file + ": " + e.getMessage(), e);
         }
     }
 
-    /** Parses the JSON text of a {@code config.json}; unknown fields are ignored. */
+    /**
+     * Parses the JSON text of a {@code config.json}; unknown fields are ignored. IllegalArgumentException, naming
+     * the field, when it is not a valid BERT config.
+     */
     public static BertConfig fromJson(String json) {
-        JsonObject o;
-        try {
-            JsonElement root = JsonParser.parseString(json);
-            if (!root.isJsonObject()) throw new IllegalArgumentException("config is not a JSON object");
-            o = root.getAsJsonObject();
-        } catch (JsonParseException e) {
-            throw new IllegalArgumentException("config is not valid JSON (" + e.getMessage() + ")", e);
-        }
+        JsonElement root = JsonInput.parse(json);
+        if (!root.isJsonObject())
+            throw new IllegalArgumentException("not a JSON object; expected a Hugging Face BERT config");
+        JsonObject o = root.getAsJsonObject();
         return new BertConfig(
                 intField(o, "vocab_size", null),
                 intField(o, "hidden_size", null),
@@ -121,7 +127,7 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
         try {
             return v.getAsBigDecimal().intValueExact();
         } catch (RuntimeException e) {
-            throw new IllegalArgumentException("field '" + name + "' is not an integer: " + v);
+            throw new IllegalArgumentException("field '" + name + "' must be an integer, found " + JsonInput.describe(v));
         }
     }
 
@@ -129,7 +135,7 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
         JsonElement v = o.get(name);
         if (v == null || v.isJsonNull()) return dflt;
         if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isNumber())
-            throw new IllegalArgumentException("field '" + name + "' is not a number: " + v);
+            throw new IllegalArgumentException("field '" + name + "' must be a number, found " + JsonInput.describe(v));
         return v.getAsDouble();
     }
 
@@ -137,7 +143,7 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
         JsonElement v = o.get(name);
         if (v == null || v.isJsonNull()) return dflt;
         if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isString())
-            throw new IllegalArgumentException("field '" + name + "' is not a string: " + v);
+            throw new IllegalArgumentException("field '" + name + "' must be a string, found " + JsonInput.describe(v));
         return v.getAsString();
     }
 }

@@ -1,8 +1,11 @@
 package dev.univar.io;
 
+import dev.univar.data.InputException;
 import dev.univar.tensor.Tensor;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -46,7 +49,11 @@ public record BertWeights(BertConfig config, Embeddings embeddings, List<Layer> 
         }
     }
 
-    /** Opens a Hugging Face BERT folder ({@code config.json} + {@code model.safetensors}). */
+    /**
+     * Opens a Hugging Face BERT folder ({@code config.json} + {@code model.safetensors}), for inference and as the
+     * base of a training run alike. A weight that is NaN or infinite is an {@link InputException} naming the file,
+     * the tensor and the index (see {@link #from(BertConfig, SafeTensors)}).
+     */
     public static Loaded open(Path modelDir) throws IOException {
         BertConfig config = BertConfig.read(modelDir.resolve(CONFIG_FILE));
         SafeTensors file = SafeTensors.open(modelDir.resolve(WEIGHTS_FILE));
@@ -55,12 +62,18 @@ public record BertWeights(BertConfig config, Embeddings embeddings, List<Layer> 
         } catch (IllegalArgumentException e) {
             file.close();
             throw new IOException(e.getMessage(), e);
+        } catch (RuntimeException | Error e) {
+            file.close();
+            throw e;
         }
     }
 
     /**
      * Picks the BERT tensors out of {@code file}: HF names with or without the {@code bert.} prefix of
-     * {@code BertForXxx} checkpoints; other tensors (pooler, task heads) are ignored.
+     * {@code BertForXxx} checkpoints; other tensors (pooler, task heads) are ignored. Every tensor picked is
+     * checked to hold finite values only (one pass over it): a NaN or infinite weight would turn every embedding
+     * into NaN without any other sign, so it is an {@link InputException} naming the file, the tensor and the
+     * first bad index.
      */
     public static BertWeights from(BertConfig config, SafeTensors file) {
         return build(config, new Source() {
@@ -73,7 +86,9 @@ public record BertWeights(BertConfig config, Embeddings embeddings, List<Layer> 
             }
 
             public Tensor get(String name) {
-                return file.tensor(name);
+                Tensor t = file.tensor(name);
+                requireFinite(t, file.file(), name);
+                return t;
             }
 
             public Iterable<String> names() {
@@ -140,6 +155,61 @@ public record BertWeights(BertConfig config, Embeddings embeddings, List<Layer> 
             m.put(p + "output.LayerNorm.bias", l.outLnBeta());
         }
         return m;
+    }
+
+    /**
+     * Fails with an {@link InputException} naming {@code file}, {@code name} and the first bad index when
+     * {@code t} holds a NaN or an infinity. One pass over the data, reading two floats per step.
+     */
+    static void requireFinite(Tensor t, Path file, String name) {
+        MemorySegment data = t.data();
+        long n = t.size();
+        if (allFinite(data, n)) return;
+        long first = -1, bad = 0;
+        for (long i = 0; i < n; i++) {
+            if (!Float.isFinite(data.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i))) {
+                if (first < 0) first = i;
+                bad++;
+            }
+        }
+        float v = data.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, first);
+        int[] shape = t.shape();
+        String where = shape.length == 2 ? " (row " + first / shape[1] + ", column " + first % shape[1] + ")" : "";
+        throw new InputException(file, 0, "tensor '" + name + "' holds " + (Float.isNaN(v) ? "NaN" : v > 0 ? "+Infinity" : "-Infinity")
+                + " at index " + first + where + (bad > 1 ? ", and " + (bad - 1) + " more non-finite values" : "")
+                + "; a model with such weights computes NaN embeddings");
+    }
+
+    private static final ValueLayout.OfLong PAIR = ValueLayout.JAVA_LONG_UNALIGNED;
+    /** Pairs of floats copied to the heap per step of {@link #allFinite}: 32 KB. */
+    private static final int CHUNK_PAIRS = 4096;
+
+    /**
+     * Whether the {@code n} floats of {@code data} are all finite. A float is not finite when its exponent bits are
+     * all ones, i.e. when {@code (bits & 0x7fffffff) >= 0x7f800000}: adding {@code 0x00800000} to the magnitude then
+     * carries into bit 31. Two floats are tested per long (the low half cannot carry into the high one) and the
+     * carries OR-ed together, so the loop has no branch. It runs over chunks copied to a heap array by a small method
+     * called once per chunk: in the fresh JVM of a command, that method is compiled within the first few chunks,
+     * where a loop over the mapped segment itself ran interpreted and then in on-stack-replaced code for much of a
+     * large tensor (MiniLM's 90 MB: about 180 ms against 320 ms, on a loaded 2-core machine).
+     */
+    static boolean allFinite(MemorySegment data, long n) {
+        long pairs = n / 2, acc = 0;
+        long[] chunk = new long[(int) Math.min(CHUNK_PAIRS, pairs)];
+        for (long from = 0; from < pairs; from += chunk.length) {
+            int count = (int) Math.min(chunk.length, pairs - from);
+            MemorySegment.copy(data, PAIR, from * Long.BYTES, chunk, 0, count);
+            acc |= carries(chunk, count);
+        }
+        if (n % 2 != 0) acc |= (data.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, n - 1) & 0x7fffffffL) + 0x00800000L;
+        return (acc & 0x8000000080000000L) == 0;
+    }
+
+    /** The OR of {@code (pair & 0x7fffffff7fffffff) + 0x0080000000800000} over the first {@code count} pairs. */
+    private static long carries(long[] pairs, int count) {
+        long acc = 0;
+        for (int i = 0; i < count; i++) acc |= (pairs[i] & 0x7fffffff7fffffffL) + 0x0080000000800000L;
+        return acc;
     }
 
     /** Where tensors come from: a mapped file or a map. */

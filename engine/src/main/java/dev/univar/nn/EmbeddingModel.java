@@ -2,6 +2,7 @@ package dev.univar.nn;
 
 import dev.univar.cpu.CpuBackend;
 import dev.univar.cpu.ScalarBackend;
+import dev.univar.data.InputException;
 import dev.univar.io.BertConfig;
 import dev.univar.io.BertWeights;
 import dev.univar.tensor.Backend;
@@ -97,19 +98,35 @@ public final class EmbeddingModel implements AutoCloseable {
      * compiled its kernels, about 0.6 s for a first short batch on 2 cores, which such a job never earns back; the
      * plain loops are compiled within milliseconds (0.33 s). Both paths are checked against ONNX Runtime, and they
      * agree to about 1e-7.
+     *
+     * <p>An embedding that is not finite (NaN or infinite) is an {@link InputException} naming the model folder: the
+     * weights were checked to be finite at load, so the forward pass overflowed on some text of the batch.
      */
     public float[][] embed(Batch batch, boolean wholeJob) {
         if (wholeJob && (long) batch.size() * batch.seqLen() <= ONE_SHOT_MAX_POSITIONS && encoder.backend() instanceof CpuBackend) {
             if (reference == null) reference = new BertEncoder(config, weights.weights(), new ScalarBackend());
-            return reference.embed(batch);
+            return requireFinite(reference.embed(batch));
         }
-        return encoder.embed(batch);
+        return requireFinite(encoder.embed(batch));
     }
 
     /** Embeds a few texts at once (tests, small jobs); large inputs go through {@code EmbedJob}. */
     public float[][] embed(List<String> texts, int maxLength) {
         Encoding[] enc = texts.stream().map(t -> tokenizer.encode(t, maxLength)).toArray(Encoding[]::new);
-        return encoder.embed(Batch.pad(enc, tokenizer.padId()));
+        return requireFinite(encoder.embed(Batch.pad(enc, tokenizer.padId())));
+    }
+
+    /** {@code rows}, or an InputException naming the model when one holds a NaN or an infinity. */
+    private float[][] requireFinite(float[][] rows) {
+        for (float[] row : rows) {
+            for (int d = 0; d < row.length; d++) {
+                if (!Float.isFinite(row[d]))
+                    throw new InputException(dir, 0, "the model computed a non-finite embedding (" + row[d]
+                            + " in dimension " + d + ", for one of a batch of " + rows.length + " texts); its weights"
+                            + " are finite, so the computation overflowed");
+            }
+        }
+        return rows;
     }
 
     @Override

@@ -1,13 +1,8 @@
 package dev.univar.text;
 
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
+import dev.univar.io.JsonInput;
 
-import java.io.IOException;
-import java.io.Reader;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -114,7 +109,8 @@ public final class SentencePieceTokenizer implements Tokenizer, AutoCloseable {
         if (!Files.isRegularFile(model))
             throw new IllegalArgumentException("no SentencePiece tokenizer in " + dir.toAbsolutePath()
                     + ": expected " + XLMR_MODEL_FILE + " there");
-        return fairseq(SentencePieceProcessor.load(model), maxLengthOf(dir));
+        int maxLength = maxLengthOf(dir); // before loading, so that a bad config leaks no native model
+        return fairseq(SentencePieceProcessor.load(model), maxLength);
     }
 
     /** The fairseq / XLM-R convention over any SentencePiece model (as Hugging Face applies it to XLM-R's). */
@@ -131,15 +127,18 @@ public final class SentencePieceTokenizer implements Tokenizer, AutoCloseable {
     private static int maxLengthOf(Path dir) {
         Path config = dir.resolve("tokenizer_config.json");
         if (!Files.isRegularFile(config)) return DEFAULT_MAX_LENGTH;
-        try (Reader r = Files.newBufferedReader(config, StandardCharsets.UTF_8)) {
-            JsonObject o = JsonParser.parseReader(r).getAsJsonObject();
-            JsonElement m = o.get("model_max_length");
-            // HF writes a huge sentinel (1e30) when the model sets no limit.
-            if (m == null || !m.isJsonPrimitive() || m.getAsDouble() > Integer.MAX_VALUE) return DEFAULT_MAX_LENGTH;
-            return m.getAsInt();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + config, e);
+        JsonInput.Obj o = JsonInput.readObject(config, "a Hugging Face tokenizer config");
+        BigDecimal m = o.optNumber("model_max_length");
+        // HF writes a huge sentinel (1e30) when the model sets no limit.
+        if (m == null || m.compareTo(BigDecimal.valueOf(Integer.MAX_VALUE)) > 0) return DEFAULT_MAX_LENGTH;
+        int length;
+        try {
+            length = m.intValueExact();
+        } catch (ArithmeticException e) {
+            throw o.error("model_max_length", "expected a whole number, found " + m.toPlainString());
         }
+        if (length < 2) throw o.error("model_max_length", length + " leaves no room for <s> and </s>");
+        return length;
     }
 
     // ---------------------------------------------------------------- encoding

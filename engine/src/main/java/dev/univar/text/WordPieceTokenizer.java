@@ -1,13 +1,10 @@
 package dev.univar.text;
 
+import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
+import dev.univar.data.InputException;
+import dev.univar.io.JsonInput;
 
-import java.io.IOException;
-import java.io.Reader;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -85,9 +82,18 @@ public final class WordPieceTokenizer implements Tokenizer {
 
     // ---------------------------------------------------------------- loading
 
+    private static final String HF_TOKENIZER = "a Hugging Face tokenizer file";
+
+    /**
+     * Ids from this one on are refused: an id sizes the id-to-token table, and the largest vocabularies hold a few
+     * hundred thousand tokens.
+     */
+    static final int MAX_ID = 1 << 24;
+
     /**
      * Loads the tokenizer of a model folder: its {@code tokenizer.json}, or else its {@code vocab.txt}
      * (with {@code tokenizer_config.json}'s {@code do_lower_case} where present, lowercasing otherwise).
+     * A malformed file is an {@link InputException} of one line naming the file, the field or line, and the reason.
      */
     public static WordPieceTokenizer fromModelDir(Path dir) {
         Path json = dir.resolve("tokenizer.json");
@@ -99,11 +105,10 @@ public final class WordPieceTokenizer implements Tokenizer {
             boolean chinese = true;
             Path config = dir.resolve("tokenizer_config.json");
             if (Files.isRegularFile(config)) {
-                JsonObject c = readJson(config);
-                lowercase = bool(c, "do_lower_case", true);
-                if (c.has("strip_accents") && !c.get("strip_accents").isJsonNull())
-                    stripAccents = c.get("strip_accents").getAsBoolean();
-                chinese = bool(c, "tokenize_chinese_chars", true);
+                JsonInput.Obj c = JsonInput.readObject(config, "a Hugging Face tokenizer config");
+                lowercase = c.bool("do_lower_case", true);
+                stripAccents = c.optBool("strip_accents");
+                chinese = c.bool("tokenize_chinese_chars", true);
             }
             return fromVocabTxt(vocabTxt, lowercase, stripAccents == null ? lowercase : stripAccents, chinese);
         }
@@ -111,58 +116,79 @@ public final class WordPieceTokenizer implements Tokenizer {
                 + ": expected tokenizer.json or vocab.txt there");
     }
 
-    /** Loads a Hugging Face {@code tokenizer.json} whose model is WordPiece. */
+    /**
+     * Loads a Hugging Face {@code tokenizer.json} whose model is WordPiece. A malformed file is an
+     * {@link InputException} naming the file and the field: "tokenizer.json: model.vocab: id -5 for '[UNK]' is
+     * negative".
+     */
     public static WordPieceTokenizer fromTokenizerJson(Path file) {
-        JsonObject root = readJson(file);
-        JsonObject model = root.getAsJsonObject("model");
-        String type = string(model, "type", "WordPiece");
+        JsonInput.Obj root = JsonInput.readObject(file, HF_TOKENIZER);
+        JsonInput.Obj model = root.object("model", "expected " + HF_TOKENIZER);
+        String type = model.string("type", "WordPiece");
         if (!type.equals("WordPiece"))
-            throw new IllegalArgumentException(file + ": model type " + type + ", expected WordPiece");
+            throw model.error("type", "model type " + type + " is not supported; expected WordPiece (a BERT tokenizer)");
+        JsonInput.Obj vocabJson = model.object("vocab", "a WordPiece model lists its tokens and their ids there");
         Map<String, Integer> vocab = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonElement> e : model.getAsJsonObject("vocab").entrySet())
-            vocab.put(e.getKey(), e.getValue().getAsInt());
+        for (Map.Entry<String, JsonElement> e : vocabJson.json().entrySet()) {
+            String token = e.getKey();
+            int id = vocabJson.integer(vocabJson.path() + ": id of '" + token + "'", e.getValue());
+            checkId(vocabJson, null, token, id);
+            vocab.put(token, id);
+        }
+        if (vocab.isEmpty()) throw model.error("vocab", "empty; a WordPiece model lists its tokens and their ids there");
 
         BertNormalizer normalizer = new BertNormalizer(false, false, false, false);
-        JsonElement n = root.get("normalizer");
-        if (n != null && !n.isJsonNull()) {
-            JsonObject o = n.getAsJsonObject();
-            String nType = string(o, "type", "");
+        JsonInput.Obj n = root.optObject("normalizer");
+        if (n != null) {
+            String nType = n.string("type", "");
             if (!nType.equals("BertNormalizer"))
-                throw new IllegalArgumentException(file + ": normalizer " + nType + " is not supported");
-            boolean lowercase = bool(o, "lowercase", true);
-            JsonElement strip = o.get("strip_accents");
-            boolean stripAccents = strip == null || strip.isJsonNull() ? lowercase : strip.getAsBoolean();
-            normalizer = new BertNormalizer(bool(o, "clean_text", true), bool(o, "handle_chinese_chars", true),
-                    stripAccents, lowercase);
+                throw n.error("type", "normalizer " + nType + " is not supported; expected BertNormalizer");
+            boolean lowercase = n.bool("lowercase", true);
+            Boolean strip = n.optBool("strip_accents");
+            normalizer = new BertNormalizer(n.bool("clean_text", true), n.bool("handle_chinese_chars", true),
+                    strip == null ? lowercase : strip, lowercase);
         }
-        JsonElement pre = root.get("pre_tokenizer");
-        if (pre != null && !pre.isJsonNull() && !string(pre.getAsJsonObject(), "type", "").equals("BertPreTokenizer"))
-            throw new IllegalArgumentException(file + ": pre-tokenizer " + pre + " is not supported");
+        JsonInput.Obj pre = root.optObject("pre_tokenizer");
+        if (pre != null && !pre.string("type", "").equals("BertPreTokenizer"))
+            throw pre.error("type", "pre-tokenizer " + pre.string("type", "") + " is not supported; expected BertPreTokenizer");
 
         List<AddedToken> added = new ArrayList<>();
-        JsonElement addedJson = root.get("added_tokens");
-        if (addedJson != null && addedJson.isJsonArray()) {
-            for (JsonElement e : addedJson.getAsJsonArray()) {
-                JsonObject t = e.getAsJsonObject();
-                added.add(new AddedToken(t.get("content").getAsString(), t.get("id").getAsInt(),
-                        bool(t, "single_word", false), bool(t, "lstrip", false), bool(t, "rstrip", false),
-                        bool(t, "normalized", true), bool(t, "special", false)));
+        JsonArray addedJson = root.optArray("added_tokens");
+        if (addedJson != null) {
+            for (int i = 0; i < addedJson.size(); i++) {
+                JsonInput.Obj t = root.element("added_tokens", addedJson, i);
+                String content = t.string("content");
+                int id = t.integer("id");
+                checkId(t, "id", content, id);
+                added.add(new AddedToken(content, id, t.bool("single_word", false), t.bool("lstrip", false),
+                        t.bool("rstrip", false), t.bool("normalized", true), t.bool("special", false)));
             }
         }
         Map<String, Integer> ids = new HashMap<>(vocab);
         for (AddedToken t : added) ids.putIfAbsent(t.content(), t.id());
+        int size = 0;
+        for (int id : ids.values()) size = Math.max(size, id + 1);
+        for (AddedToken t : added) size = Math.max(size, t.id() + 1);
 
-        int[][] template = template(root.get("post_processor"), ids, file);
-        String padToken = "[PAD]";
-        JsonElement padding = root.get("padding");
-        if (padding != null && padding.isJsonObject() && padding.getAsJsonObject().has("pad_token"))
-            padToken = padding.getAsJsonObject().get("pad_token").getAsString();
+        int[][] template = template(root, ids, size);
+        JsonInput.Obj padding = root.optObject("padding");
+        String padToken = padding == null ? "[PAD]" : padding.string("pad_token", "[PAD]");
         int padId = ids.getOrDefault(padToken, 0);
 
-        return new WordPieceTokenizer(vocab, string(model, "unk_token", "[UNK]"),
-                string(model, "continuing_subword_prefix", "##"),
-                model.has("max_input_chars_per_word") ? model.get("max_input_chars_per_word").getAsInt() : 100,
+        String unk = model.string("unk_token", "[UNK]");
+        if (!vocab.containsKey(unk)) throw model.error("unk_token", "'" + unk + "' is not in model.vocab");
+        int maxChars = model.integer("max_input_chars_per_word", 100);
+        if (maxChars < 0) throw model.error("max_input_chars_per_word", "must not be negative, got " + maxChars);
+        return new WordPieceTokenizer(vocab, unk, model.string("continuing_subword_prefix", "##"), maxChars,
                 normalizer, added, template[0], template[1], padId, DEFAULT_MAX_LENGTH);
+    }
+
+    /** An id of {@code token} must index a table: not negative, below {@link #MAX_ID}. */
+    private static void checkId(JsonInput.Obj where, String key, String token, int id) {
+        if (id < 0) throw where.error(key, "id " + id + " for '" + token + "' is negative");
+        if (id >= MAX_ID)
+            throw where.error(key, "id " + id + " for '" + token + "' is too large (ids index the embedding table; "
+                    + "at most " + (MAX_ID - 1) + " is accepted)");
     }
 
     /**
@@ -176,26 +202,31 @@ public final class WordPieceTokenizer implements Tokenizer {
 
     private static WordPieceTokenizer fromVocabTxt(Path file, boolean lowercase, boolean stripAccents,
                                                    boolean chinese) {
+        String text = JsonInput.readText(file);
+        if (text.isBlank()) throw new InputException(file, 0, "empty file; expected one token per line");
+        // As HF reads vocab.txt: id = line number, trailing whitespace trimmed, a repeated token keeps its last line.
         Map<String, Integer> vocab = new LinkedHashMap<>();
-        try {
-            // As HF reads vocab.txt: id = line number, trailing whitespace trimmed, a repeated token keeps
-            // its last line.
-            List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-            for (int i = 0; i < lines.size(); i++) vocab.put(lines.get(i).stripTrailing(), i);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file, e);
-        }
+        List<String> lines = text.lines().toList();
+        for (int i = 0; i < lines.size(); i++) vocab.put(lines.get(i).stripTrailing(), i);
         List<AddedToken> added = new ArrayList<>();
         for (String special : List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")) {
             Integer id = vocab.get(special);
             if (id != null) added.add(AddedToken.special(special, id));
         }
-        int cls = require(vocab, "[CLS]", file);
-        int sep = require(vocab, "[SEP]", file);
-        require(vocab, "[UNK]", file);
+        int cls = requireLine(vocab, "[CLS]", file);
+        int sep = requireLine(vocab, "[SEP]", file);
+        requireLine(vocab, "[UNK]", file);
         return new WordPieceTokenizer(vocab, "[UNK]", "##", 100,
                 new BertNormalizer(true, chinese, stripAccents, lowercase), added,
                 new int[]{cls}, new int[]{sep}, vocab.getOrDefault("[PAD]", 0), DEFAULT_MAX_LENGTH);
+    }
+
+    private static int requireLine(Map<String, Integer> vocab, String token, Path file) {
+        Integer id = vocab.get(token);
+        if (id == null)
+            throw new InputException(file, 0, "no line holds " + token + ", which a BERT vocabulary needs "
+                    + "([CLS], [SEP] and [UNK])");
+        return id;
     }
 
     /** This tokenizer with another default maximum length for {@link #encode(String)}. */
@@ -221,40 +252,61 @@ public final class WordPieceTokenizer implements Tokenizer {
         this.maxLength = maxLength;
     }
 
-    /** The special ids the post-processor puts before and after the text: {prefix, suffix}. */
-    private static int[][] template(JsonElement pp, Map<String, Integer> ids, Path file) {
-        if (pp == null || pp.isJsonNull()) return new int[][]{{}, {}};
-        JsonObject o = pp.getAsJsonObject();
-        String type = string(o, "type", "");
-        switch (type) {
-            case "BertProcessing" -> {
-                return new int[][]{{o.getAsJsonArray("cls").get(1).getAsInt()},
-                        {o.getAsJsonArray("sep").get(1).getAsInt()}};
-            }
+    /**
+     * The special ids the post-processor puts before and after the text: {prefix, suffix}; each must be an id of
+     * the vocabulary ({@code 0 <= id < size}).
+     */
+    private static int[][] template(JsonInput.Obj root, Map<String, Integer> ids, int size) {
+        JsonInput.Obj o = root.optObject("post_processor");
+        if (o == null) return new int[][]{{}, {}};
+        String type = o.string("type", "");
+        int[][] template = switch (type) {
+            case "BertProcessing" -> new int[][]{{specialPair(o, "cls")}, {specialPair(o, "sep")}};
             case "TemplateProcessing" -> {
-                JsonObject specials = o.getAsJsonObject("special_tokens");
+                JsonInput.Obj specials = o.optObject("special_tokens");
                 List<Integer> before = new ArrayList<>();
                 List<Integer> after = new ArrayList<>();
                 boolean seenSequence = false;
-                for (JsonElement piece : o.getAsJsonArray("single")) {
-                    JsonObject p = piece.getAsJsonObject();
-                    if (p.has("Sequence")) {
+                JsonArray single = o.array("single");
+                for (int i = 0; i < single.size(); i++) {
+                    JsonInput.Obj piece = o.element("single", single, i);
+                    if (piece.has("Sequence")) {
                         seenSequence = true;
                         continue;
                     }
-                    String name = p.getAsJsonObject("SpecialToken").get("id").getAsString();
+                    String name = piece.object("SpecialToken", "each piece is a Sequence or a SpecialToken").string("id");
                     List<Integer> target = seenSequence ? after : before;
-                    if (specials != null && specials.has(name)) {
-                        for (JsonElement id : specials.getAsJsonObject(name).getAsJsonArray("ids"))
-                            target.add(id.getAsInt());
+                    JsonInput.Obj special = specials == null ? null : specials.optObject(name);
+                    if (special != null) {
+                        JsonArray list = special.array("ids");
+                        for (int k = 0; k < list.size(); k++)
+                            target.add(special.integer(special.field("ids") + "[" + k + "]", list.get(k)));
                     } else {
-                        target.add(require(ids, name, file));
+                        Integer id = ids.get(name);
+                        if (id == null)
+                            throw o.error("single", "special token " + name + " is in neither the vocabulary nor "
+                                    + o.field("special_tokens"));
+                        target.add(id);
                     }
                 }
-                return new int[][]{toArray(before), toArray(after)};
+                yield new int[][]{toArray(before), toArray(after)};
             }
-            default -> throw new IllegalArgumentException(file + ": post-processor " + type + " is not supported");
-        }
+            default -> throw o.error("type", "post-processor " + type + " is not supported; expected "
+                    + "TemplateProcessing or BertProcessing");
+        };
+        for (int[] part : template)
+            for (int id : part)
+                if (id < 0 || id >= size)
+                    throw o.error(null, "special token id " + id + " is not an id of the vocabulary (0 to "
+                            + (size - 1) + ")");
+        return template;
+    }
+
+    /** BertProcessing's {@code cls} / {@code sep}: a {@code [token, id]} pair; the id. */
+    private static int specialPair(JsonInput.Obj o, String key) {
+        JsonArray pair = o.array(key);
+        if (pair.size() != 2) throw o.error(key, "expected a [token, id] pair, found " + JsonInput.describe(pair));
+        return o.integer(o.field(key) + "[1]", pair.get(1));
     }
 
     // ---------------------------------------------------------------- encoding
@@ -427,29 +479,5 @@ public final class WordPieceTokenizer implements Tokenizer {
 
     private static int[] toArray(List<Integer> list) {
         return list.stream().mapToInt(Integer::intValue).toArray();
-    }
-
-    private static int require(Map<String, Integer> ids, String token, Path file) {
-        Integer id = ids.get(token);
-        if (id == null) throw new IllegalArgumentException(file + ": token " + token + " is not in the vocabulary");
-        return id;
-    }
-
-    private static JsonObject readJson(Path file) {
-        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            return JsonParser.parseReader(r).getAsJsonObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file, e);
-        }
-    }
-
-    private static boolean bool(JsonObject o, String key, boolean fallback) {
-        JsonElement e = o.get(key);
-        return e == null || e.isJsonNull() ? fallback : e.getAsBoolean();
-    }
-
-    private static String string(JsonObject o, String key, String fallback) {
-        JsonElement e = o.get(key);
-        return e == null || e.isJsonNull() ? fallback : e.getAsString();
     }
 }

@@ -59,4 +59,39 @@ class BertConfigTest {
         var e = assertThrows(IllegalArgumentException.class, () -> BertConfig.fromJson(json));
         for (String f : fragments) assertTrue(e.getMessage().contains(f), e.getMessage());
     }
+
+    /** Issue 21: config.json problems are one line naming the file and the field, never a parser's exception. */
+    @Test
+    void configFileProblemsAreOneLineNamingFileAndField(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("config.json");
+        assertReadFails(file, "{\"vocab_size\": 30522,\n  \"hidden_size\": 384\n  \"x\": 1}", "not valid JSON (line 3 column 4: unterminated object)");
+        assertReadFails(file, "{\"vocab_size\": 3", "not valid JSON (line 1 column 17: end of input)");
+        assertReadFails(file, "{} x", "not valid JSON (line 1 column 5: unexpected text)");
+        assertReadFails(file, "", "empty file");
+        assertReadFails(file, "[1, 2]", "not a JSON object");
+        assertReadFails(file, "{}", "missing field 'vocab_size'");
+        assertReadFails(file, MINILM.replace("\"hidden_size\": 384", "\"hidden_size\": 0"), "hidden_size must be positive, got 0");
+        assertReadFails(file, MINILM.replace("\"num_attention_heads\": 12", "\"num_attention_heads\": 7"),
+                "hidden_size 384 is not divisible by num_attention_heads 7");
+        assertReadFails(file, MINILM.replace("\"vocab_size\": 30522", "\"vocab_size\": 1e12"),
+                "field 'vocab_size' must be an integer, found the number 1e12");
+        assertReadFails(file, MINILM.replace("\"hidden_size\": 384", "\"hidden_size\": {\"a\": 1}"),
+                "field 'hidden_size' must be an integer, found an object");
+        assertReadFails(file, MINILM.replace("\"pad_token_id\": 0", "\"pad_token_id\": 40000"), "pad_token_id 40000 is outside");
+        Files.write(file, new byte[]{'{', '\n', '"', (byte) 0xff, '"', '}'});
+        IOException e = assertThrows(IOException.class, () -> BertConfig.read(file));
+        assertEquals(file + ":2: not valid UTF-8 text", e.getMessage());
+        Path missing = dir.resolve("nothing/config.json");
+        e = assertThrows(IOException.class, () -> BertConfig.read(missing));
+        assertEquals(missing + ": no such file", e.getMessage());
+    }
+
+    private static void assertReadFails(Path file, String json, String fragment) throws IOException {
+        Files.writeString(file, json);
+        IOException e = assertThrows(IOException.class, () -> BertConfig.read(file));
+        String m = e.getMessage();
+        assertTrue(m.startsWith(file + ": "), m);
+        assertTrue(m.contains(fragment), m);
+        assertFalse(m.contains("\n") || m.contains("Exception") || m.contains("gson") || m.contains("$"), m);
+    }
 }

@@ -1,5 +1,6 @@
 package dev.univar.io;
 
+import dev.univar.data.InputException;
 import dev.univar.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -135,6 +136,72 @@ class BertWeightsTest {
             src.put("encoder.layer.2.output.dense.bias", Tensor.allocate(arena, 8));
             var e = assertThrows(IllegalArgumentException.class, () -> BertWeights.from(TINY, src, "test map"));
             assertTrue(e.getMessage().contains("encoder.layer.2"), e.getMessage());
+        }
+    }
+
+    /** Issue 21: one NaN in a LayerNorm weight made every embedding NaN, with exit code 0. */
+    @Test
+    void nonFiniteWeightsAreRefusedNamingFileTensorAndIndex() throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            Map<String, Tensor> src = tinyTensors(arena);
+            src.get("embeddings.LayerNorm.weight").set(5, Float.NaN);
+            Path folder = writeFolder(src);
+            InputException e = assertThrows(InputException.class, () -> BertWeights.open(dir).close());
+            assertEquals(folder.resolve(BertWeights.WEIGHTS_FILE), e.file());
+            assertTrue(e.getMessage().startsWith(folder.resolve(BertWeights.WEIGHTS_FILE)
+                    + ": tensor 'embeddings.LayerNorm.weight' holds NaN at index 5"), e.getMessage());
+            assertFalse(e.getMessage().contains("\n"), e.getMessage());
+
+            src = tinyTensors(arena);
+            Tensor word = src.get("embeddings.word_embeddings.weight");
+            word.set(3 * 8 + 2, Float.NEGATIVE_INFINITY);
+            word.set(9 * 8 + 7, Float.POSITIVE_INFINITY);
+            writeFolder(src);
+            e = assertThrows(InputException.class, () -> BertWeights.open(dir).close());
+            assertTrue(e.getMessage().contains("tensor 'embeddings.word_embeddings.weight' holds -Infinity at index 26 "
+                    + "(row 3, column 2), and 1 more non-finite values"), e.getMessage());
+
+            // the last element of the last tensor, and a legacy-named (bert.) checkpoint
+            src = tinyTensors(arena);
+            Map<String, Tensor> prefixed = new LinkedHashMap<>();
+            src.forEach((k, v) -> prefixed.put("bert." + k, v));
+            prefixed.get("bert.encoder.layer.1.output.LayerNorm.bias").set(7, Float.POSITIVE_INFINITY);
+            writeFolder(prefixed);
+            e = assertThrows(InputException.class, () -> BertWeights.open(dir).close());
+            assertTrue(e.getMessage().contains("tensor 'bert.encoder.layer.1.output.LayerNorm.bias' holds +Infinity at index 7"),
+                    e.getMessage());
+        }
+    }
+
+    /** The branch-free scan agrees with Float.isFinite on edge values, at every position and for odd lengths. */
+    @Test
+    void finitenessScanFindsEveryNonFiniteValue() {
+        float[] finite = {0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MIN_NORMAL, Float.MAX_VALUE, -Float.MAX_VALUE, 1f, -3.3e38f};
+        float[] nonFinite = {Float.NaN, Float.intBitsToFloat(0x7fc00001), Float.intBitsToFloat(0xffffffff),
+                Float.intBitsToFloat(0x7f800001), Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY};
+        try (Arena arena = Arena.ofConfined()) {
+            for (int n = 1; n <= 9; n++) {
+                float[] v = new float[n];
+                for (int i = 0; i < n; i++) v[i] = finite[i % finite.length];
+                assertTrue(BertWeights.allFinite(Tensor.of(arena, v, n).data(), n), "n=" + n);
+                for (int at = 0; at < n; at++)
+                    for (float bad : nonFinite) {
+                        float[] w = v.clone();
+                        w[at] = bad;
+                        assertFalse(BertWeights.allFinite(Tensor.of(arena, w, n).data(), n), "n=" + n + " at=" + at + " " + bad);
+                    }
+            }
+            // longer than one heap chunk (4,096 pairs): both sides of the chunk boundaries and the odd tail
+            int n = 20_001;
+            Tensor big = Tensor.allocate(arena, n);
+            for (int i = 0; i < n; i++) big.set(i, (float) Math.sin(i) * 1e30f);
+            assertTrue(BertWeights.allFinite(big.data(), n));
+            for (int at : new int[]{0, 8191, 8192, 8193, 16383, 16384, 19999, 20000}) {
+                float keep = big.get(at);
+                big.set(at, Float.NaN);
+                assertFalse(BertWeights.allFinite(big.data(), n), "at " + at);
+                big.set(at, keep);
+            }
         }
     }
 }

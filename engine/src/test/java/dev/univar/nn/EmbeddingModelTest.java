@@ -2,6 +2,7 @@ package dev.univar.nn;
 
 import dev.univar.cpu.CpuBackend;
 import dev.univar.cpu.ScalarBackend;
+import dev.univar.data.InputException;
 import dev.univar.io.BertConfig;
 import dev.univar.io.SafeTensors;
 import dev.univar.tensor.Tensor;
@@ -117,5 +118,57 @@ class EmbeddingModelTest {
         Path empty = Files.createDirectories(dir.resolve("empty"));
         IOException e = assertThrows(IOException.class, () -> EmbeddingModel.load(empty, new ScalarBackend()));
         assertTrue(e.getMessage().contains("config.json is missing"), e.getMessage());
+    }
+
+    /** {@code model.safetensors} of {@code modelDir} rewritten with {@code edit} applied to copies of its tensors. */
+    static void editWeights(Path modelDir, java.util.function.Consumer<Map<String, Tensor>> edit) throws IOException {
+        Path file = modelDir.resolve("model.safetensors");
+        try (Arena arena = Arena.ofConfined()) {
+            Map<String, Tensor> t = new LinkedHashMap<>();
+            try (SafeTensors st = SafeTensors.open(file)) {
+                for (String name : st.names()) {
+                    Tensor src = st.tensor(name);
+                    t.put(name, Tensor.of(arena, src.toArray(), src.shape()));
+                }
+            }
+            edit.accept(t);
+            SafeTensors.write(file, t, Map.of("format", "pt"));
+        }
+    }
+
+    /** Issue 21: one NaN weight made every embedding NaN and the job succeed; now the load fails, naming it. */
+    @Test
+    void nanWeightFailsTheLoadNamingFileAndTensor() throws IOException {
+        Path modelDir = writeTinyModel();
+        editWeights(modelDir, t -> t.get("bert.embeddings.LayerNorm.weight").set(17, Float.NaN));
+        InputException e = assertThrows(InputException.class, () -> EmbeddingModel.load(modelDir, new ScalarBackend()).close());
+        assertEquals(modelDir.resolve("model.safetensors") + ": tensor 'bert.embeddings.LayerNorm.weight' holds NaN at index 17;"
+                + " a model with such weights computes NaN embeddings", e.getMessage());
+    }
+
+    /**
+     * Issue 21, defence in depth: finite weights that overflow (LayerNorm scaled to near Float.MAX_VALUE) give a
+     * non-finite embedding; the batch fails naming the model instead of handing NaN on, on both backends and both
+     * embed paths.
+     */
+    @Test
+    void nonFiniteOutputFailsTheBatchNamingTheModel() throws IOException {
+        Path modelDir = writeTinyModel();
+        editWeights(modelDir, t -> {
+            t.get("bert.encoder.layer.1.output.LayerNorm.weight").fill(3e38f);
+            t.get("bert.encoder.layer.1.output.LayerNorm.bias").fill(3e38f);
+        });
+        for (var backend : List.<java.util.function.Supplier<dev.univar.tensor.Backend>>of(ScalarBackend::new, () -> new CpuBackend(2))) {
+            try (EmbeddingModel m = EmbeddingModel.load(modelDir, backend.get())) {
+                InputException e = assertThrows(InputException.class, () -> m.embed(List.of("the values of care", "liberty"), 16));
+                assertEquals(modelDir, e.file());
+                assertTrue(e.getMessage().startsWith(modelDir + ": the model computed a non-finite embedding (NaN in dimension 0,"
+                        + " for one of a batch of 2 texts)"), e.getMessage());
+                var batch = dev.univar.text.Batch.pad(new dev.univar.text.Encoding[]{m.tokenizer().encode("fairness", 16)},
+                        m.tokenizer().padId());
+                for (boolean wholeJob : new boolean[]{true, false})
+                    assertThrows(InputException.class, () -> m.embed(batch, wholeJob), "wholeJob " + wholeJob);
+            }
+        }
     }
 }

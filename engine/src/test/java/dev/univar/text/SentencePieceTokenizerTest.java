@@ -103,6 +103,31 @@ class SentencePieceTokenizerTest {
         }
     }
 
+    /** Issue 21: a bad tokenizer_config.json is one line naming the file and the field, not a parser's exception. */
+    @Test
+    void badTokenizerConfigIsOneLineNamingFileAndField() throws IOException {
+        Path folder = Files.createDirectories(dir.resolve("xlmr-bad-config"));
+        Files.copy(model, folder.resolve(SentencePieceTokenizer.XLMR_MODEL_FILE));
+        Path config = folder.resolve("tokenizer_config.json");
+        String[][] cases = {
+                {"{\"model_max_length\": 64", "not valid JSON (line 1 column 24: end of input)"},
+                {"", "empty file"},
+                {"[64]", "not a JSON object; expected a Hugging Face tokenizer config"},
+                {"{\"model_max_length\": \"long\"}", "model_max_length: expected a number, found the string \"long\""},
+                {"{\"model_max_length\": 12.5}", "model_max_length: expected a whole number, found 12.5"},
+                {"{\"model_max_length\": 1}", "model_max_length: 1 leaves no room for <s> and </s>"}};
+        for (String[] c : cases) {
+            Files.writeString(config, c[0]);
+            dev.univar.data.InputException e = assertThrows(dev.univar.data.InputException.class,
+                    () -> SentencePieceTokenizer.fromModelDir(folder).close());
+            assertEquals(config + ": " + c[1], e.getMessage());
+        }
+        Files.writeString(config, "{\"model_max_length\": 1000000000000000019884624838656}");
+        try (SentencePieceTokenizer x = SentencePieceTokenizer.fromModelDir(folder)) {
+            assertEquals(SentencePieceTokenizer.DEFAULT_MAX_LENGTH, x.maxLength(), "HF's no-limit sentinel");
+        }
+    }
+
     @Test
     void fairseqConventionAsXlmRobertaTokenizer() throws IOException {
         Path folder = Files.createDirectories(dir.resolve("xlmr"));
