@@ -52,7 +52,7 @@ final class ModelsCommand implements Runnable {
             RepoSpec repo = repo(model);
             DownloadProgress progress = Models.progress(System.err);
             HubModels.Result r = new HubModels(HubSettings.fromEnvironment(), Models.log(progress), progress).resolve(repo);
-            System.err.println("univar models: " + repo.id() + "@" + r.commit() + (r.filesDownloaded() == 0 ? " was already in the cache"
+            System.err.println("univar models: " + repo.id() + "@" + r.commit() + (r.filesDownloaded() == 0 ? " is in the cache"
                     : ": " + r.filesDownloaded() + " files (" + DownloadProgress.bytes(r.bytesDownloaded()) + ") downloaded"));
             System.out.println(r.snapshot());
             return 0;

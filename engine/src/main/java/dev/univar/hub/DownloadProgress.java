@@ -61,9 +61,9 @@ public final class DownloadProgress implements DownloadListener {
         long now = System.nanoTime();
         double s = (now - start) / 1e9;
         endLine();
-        if (!complete) {
+        if (!complete || done == resumed) {
             model = null;
-            return; // the failure's own message follows
+            return; // a failure's own message follows; or another process fetched it all meanwhile
         }
         sink.accept(prefix + String.format(Locale.ROOT, "downloaded %s of %s in %.1f s (%s/s)", bytes(done - resumed), model, s,
                 bytes(s > 0 ? (long) ((done - resumed) / s) : 0)));
