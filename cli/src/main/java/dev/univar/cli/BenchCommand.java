@@ -2,7 +2,6 @@ package dev.univar.cli;
 
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;
-import dev.univar.io.ModelStore;
 import dev.univar.nn.EmbeddingModel;
 import dev.univar.perf.Bench;
 import dev.univar.tensor.BackendUnavailableException;
@@ -73,7 +72,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seq-len", defaultValue = "128", paramLabel = "T", description = "encoder/train tokens per sequence. Default: ${DEFAULT-VALUE}.")
     int seq;
 
-    @Option(names = "--model", defaultValue = "minilm", paramLabel = "minilm|DIR", description = "encoder model. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--model", defaultValue = "minilm", paramLabel = "minilm|DIR|ORG/NAME", description = "encoder model. Default: ${DEFAULT-VALUE}.")
     String model;
 
     @Option(names = "--repeat", defaultValue = "10", paramLabel = "R", description = "Timed runs. Default: ${DEFAULT-VALUE}.")
@@ -106,8 +105,8 @@ final class BenchCommand implements Callable<Integer> {
         PrintStream out = System.out;
         String single = "";
         List<Result> results = new ArrayList<>();
-        java.nio.file.Path dir = what == What.gemm ? null : ModelStore.resolve(model, msg -> System.err.println("univar: " + msg));
-        String modelName = what == What.gemm ? null : model.equals("minilm") ? "minilm" : dir.getFileName().toString();
+        java.nio.file.Path dir = what == What.gemm ? null : Models.resolve(model);
+        String modelName = what == What.gemm ? null : Outputs.modelInput(model) != null ? dir.getFileName().toString() : model;
         String first = byDevice ? "device" : "threads";
         String col = byDevice ? "%-16s" : "%-8s"; // the classic cpu sweep keeps its narrow first column
         switch (what) {

@@ -23,7 +23,7 @@ final class Embeddings {
     static EmbeddingModel load(String modelSpec, Device device, PrintStream err) throws IOException {
         TrainingBackend backend = device.open();
         try {
-            return EmbeddingModel.load(ModelStore.resolve(modelSpec, msg -> err.println("univar: " + msg)), backend);
+            return EmbeddingModel.load(Models.resolve(modelSpec, err), backend);
         } catch (IOException | RuntimeException e) {
             backend.close();
             throw e;
@@ -44,7 +44,8 @@ final class Embeddings {
             });
             progress.endLine();
             err.printf(Locale.ROOT, "univar %s: %d views embedded with %s in %.1f s%n", command, texts.size(),
-                    dir.getFileName(), (System.nanoTime() - start) / 1e9);
+                    Outputs.modelInput(modelSpec) != null || modelSpec.equals("minilm") ? dir.getFileName() : modelSpec,
+                    (System.nanoTime() - start) / 1e9);
             return m;
         }
     }

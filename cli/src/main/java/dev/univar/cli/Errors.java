@@ -2,6 +2,7 @@ package dev.univar.cli;
 
 import dev.univar.data.InputException;
 import dev.univar.data.IoFailure;
+import dev.univar.hub.HubException;
 import dev.univar.tensor.BackendUnavailableException;
 import picocli.CommandLine;
 
@@ -19,6 +20,7 @@ final class Errors implements CommandLine.IExecutionExceptionHandler {
     public int handleExecutionException(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
         String message = switch (e) {
             case BackendUnavailableException bu -> bu.getMessage();
+            case HubException he -> he.getMessage(); // written for people as it is (a model name keeps its case)
             case InputException ie -> ie.getMessage();
             case UncheckedIOException u -> IoFailure.describe(u.getCause());
             case IOException io -> IoFailure.describe(io);

@@ -32,7 +32,7 @@ final class EvalCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
-    @Option(names = "--baseline", paramLabel = "minilm|DIR", description = "Another model to evaluate alongside (repeatable).")
+    @Option(names = "--baseline", paramLabel = "minilm|DIR|ORG/NAME", description = "Another model to evaluate alongside (repeatable).")
     List<String> baselines = new ArrayList<>();
 
     @Mixin

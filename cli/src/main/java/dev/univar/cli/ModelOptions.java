@@ -1,6 +1,5 @@
 package dev.univar.cli;
 
-import dev.univar.io.ModelStore;
 import dev.univar.nn.EmbeddingModel;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -10,9 +9,11 @@ import java.nio.file.Path;
 
 /** Options shared by the commands that run the encoder. */
 final class ModelOptions {
-    @Option(names = "--model", paramLabel = "minilm|DIR", defaultValue = "minilm",
-            description = "Model: 'minilm' (all-MiniLM-L6-v2, imported once into $UNIVAR_HOME) or a Hugging Face "
-                    + "BERT folder (config.json, model.safetensors, tokenizer.json or vocab.txt). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--model", paramLabel = "minilm|DIR|ORG/NAME", defaultValue = "minilm",
+            description = "Model: 'minilm' (all-MiniLM-L6-v2, imported once into $UNIVAR_HOME), a Hugging Face "
+                    + "BERT folder (config.json, model.safetensors, tokenizer.json or vocab.txt), or a Hugging Face Hub "
+                    + "model ORG/NAME[@REVISION] (downloaded once into the Hub's cache; see `univar models`). "
+                    + "Default: ${DEFAULT-VALUE}.")
     String model;
 
     @Option(names = "--threads", paramLabel = "N", description = "Compute threads. Default: all cores.")
@@ -31,7 +32,7 @@ final class ModelOptions {
     }
 
     Path modelDir() throws IOException {
-        return ModelStore.resolve(model, msg -> System.err.println("univar: " + msg));
+        return Models.resolve(model);
     }
 
     /** Opens the device first (so a missing driver fails before the model is imported), then loads the model on it. */

@@ -23,7 +23,7 @@ final class ReportCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
-    @Option(names = "--baseline", paramLabel = "minilm|DIR", description = "Another model to evaluate alongside (repeatable).")
+    @Option(names = "--baseline", paramLabel = "minilm|DIR|ORG/NAME", description = "Another model to evaluate alongside (repeatable).")
     List<String> baselines = new ArrayList<>();
 
     @Option(names = "--output", required = true, paramLabel = "report.html")

@@ -2,7 +2,6 @@ package dev.univar.cli;
 
 import dev.univar.bindings.NativeLibraries;
 import dev.univar.data.TextSource;
-import dev.univar.io.ModelStore;
 import dev.univar.text.SentencePieceTokenizer;
 import dev.univar.text.Tokenizer;
 import dev.univar.text.WordPieceTokenizer;
@@ -28,9 +27,9 @@ final class TokenizeCommand implements Callable<Integer> {
     @Option(names = "--input", required = true, paramLabel = "FILE", description = "Texts to tokenise.")
     Path input;
 
-    @Option(names = "--model", paramLabel = "minilm|DIR",
-            description = "Model whose tokenizer to use: a BERT folder (tokenizer.json or vocab.txt) or an XLM-R "
-                    + "folder (sentencepiece.bpe.model). Default: minilm.")
+    @Option(names = "--model", paramLabel = "minilm|DIR|ORG/NAME",
+            description = "Model whose tokenizer to use: a BERT folder (tokenizer.json or vocab.txt), an XLM-R "
+                    + "folder (sentencepiece.bpe.model), or a Hub model ORG/NAME[@REVISION]. Default: minilm.")
     String model;
 
     @Option(names = "--spm-model", paramLabel = "FILE.model",
@@ -76,7 +75,7 @@ final class TokenizeCommand implements Callable<Integer> {
 
     private Tokenizer openTokenizer() throws java.io.IOException {
         if (spmModel != null) return SentencePieceTokenizer.fromModelFile(spmModel);
-        Path dir = ModelStore.resolve(model == null ? "minilm" : model, m -> System.err.println("univar: " + m));
+        Path dir = Models.resolve(model == null ? "minilm" : model);
         return Tokenizer.forModelDir(dir);
     }
 }

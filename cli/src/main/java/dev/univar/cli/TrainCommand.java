@@ -3,6 +3,7 @@ package dev.univar.cli;
 import dev.univar.corpus.ColumnMap;
 import dev.univar.corpus.Corpus;
 import dev.univar.corpus.CorpusCleaner;
+import dev.univar.hub.HubSettings;
 import dev.univar.io.ModelStore;
 import dev.univar.tensor.TrainingBackend;
 import dev.univar.train.TrainOptions;
@@ -11,6 +12,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -29,7 +31,7 @@ final class TrainCommand implements Callable<Integer> {
             description = "Map question, answer, model, lang, question_id to your columns (defaults: their own names).")
     String columns;
 
-    @Option(names = "--base", defaultValue = "minilm", paramLabel = "minilm|DIR", description = "Model to start from. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--base", defaultValue = "minilm", paramLabel = "minilm|DIR|ORG/NAME", description = "Model to start from: minilm, a folder, or a Hub model ORG/NAME[@REVISION]. Default: ${DEFAULT-VALUE}.")
     String base;
 
     @Option(names = "--output", required = true, paramLabel = "DIR", description = "Where the trained model and its state go.")
@@ -110,6 +112,11 @@ final class TrainCommand implements Callable<Integer> {
         Check.atLeast("--save-every", saveEvery, 1);
         try {
             Trainer.checkOutputFolder(output, Outputs.modelInput(base), ModelStore.home().resolve("models"));
+            Path hubCache = HubSettings.fromEnvironment().cache().toAbsolutePath().normalize();
+            Path out = output.toAbsolutePath().normalize();
+            if (out.startsWith(hubCache) || Files.isDirectory(hubCache) && Files.exists(output) && output.toRealPath().startsWith(hubCache.toRealPath()))
+                throw new IllegalArgumentException(output + " is inside the Hugging Face Hub cache " + hubCache
+                        + ", which univar and huggingface_hub manage; choose a folder outside it");
         } catch (IllegalArgumentException e) {
             throw new UsageException("--output " + e.getMessage());
         }
@@ -120,7 +127,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private int train(TrainingBackend backend, int nThreads) throws Exception {
-        Path baseDir = ModelStore.resolve(base, m -> System.err.println("univar: " + m));
+        Path baseDir = Models.resolve(base);
         ColumnMap cols = ColumnMap.parse(columns);
         TrainOptions options = new TrainOptions(corpus, cols, baseDir, output, lambdaMin, lambdaMax, steps, batchSize, microBatch,
                 maxLength, lr, warmup, temperature, weightDecay, clip,

