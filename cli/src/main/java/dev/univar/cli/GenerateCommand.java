@@ -19,21 +19,26 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Have an LLM turn value-laden situations into value-eliciting questions, as the paper does:",
-                "each situation becomes a question asking whether the speaker should or should not do it.",
-                "Input: .jsonl or .csv with 'situation' and optional 'value' and 'id' (default s<row>).",
-                "Each answer is cleaned (its first line, without heading marks and quotes), near-duplicates",
-                "(the same text once normalised) are dropped, and --output gets one JSON line per question:",
+        description = {
+                "Have an LLM turn value-laden situations into value-eliciting questions, as the",
+                "paper does: each situation becomes a question asking whether the speaker",
+                "should or should not do it. Input: .jsonl or .csv with 'situation' and",
+                "optional 'value' and 'id' (default s<row>). Each answer is cleaned (its first",
+                "line, without heading marks and quotes), near-duplicates (the same text once",
+                "normalised) are dropped, and --output gets one JSON line per question:",
                 "question_id (SITUATION_ID-SAMPLE, stable across reruns), question, lang,",
-                "question_group (the situation's id), situation_id, situation, value, generator;",
-                "`collect --questions` and `translate` read it. Every usable answer is appended to",
-                "OUTPUT.raw.jsonl as it comes, so a rerun (after a failure, Ctrl-C or kill -9) asks only what is",
-                "missing; failures are listed in OUTPUT.failures.jsonl, exit code 1.",
+                "question_group (the situation's id), situation_id, situation, value,",
+                "generator; `collect --questions` and `translate` read it.",
                 "",
-                "Default prompt ({situation}, {value}, {language} and {lang} are filled in):",
+                "Every usable answer is appended to OUTPUT.raw.jsonl as it comes, so a rerun",
+                "(after a failure, Ctrl-C or kill -9) asks only what is missing; failures are",
+                "listed in OUTPUT.failures.jsonl, exit code 1.",
+                "",
+                "Default prompt ({situation}, {value}, {language}, {lang} are filled in):",
                 "  Here is a situation: {situation}",
-                "  Write one question in {language}, in the first person, that asks whether the speaker should",
-                "  or should not do this (for example: \"Should I ..., or not?\"). Reply with the question only.",
+                "  Write one question in {language}, in the first person, that asks whether",
+                "  the speaker should or should not do this (for example: \"Should I ...,",
+                "  or not?\"). Reply with the question only.",
                 ""})
 final class GenerateCommand implements Callable<Integer> {
     static final int MAX_PER_SITUATION = 1000;
