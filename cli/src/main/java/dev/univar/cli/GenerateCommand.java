@@ -20,9 +20,9 @@ import java.util.concurrent.Callable;
 
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-                "Have an LLM turn value-laden situations into value-eliciting questions, as the",
-                "paper does: each situation becomes a question asking whether the speaker",
-                "should or should not do it. Input: .jsonl or .csv with 'situation' and",
+                "Have an LLM write value-eliciting questions from value-laden situations.",
+                "As the paper does, each situation becomes a question asking whether the",
+                "speaker should or should not do it. Input: .jsonl or .csv with 'situation' and",
                 "optional 'value' and 'id' (default s<row>). Each answer is cleaned (its first",
                 "line, without heading marks and quotes), near-duplicates (the same text once",
                 "normalised) are dropped, and --output gets one JSON line per question:",
