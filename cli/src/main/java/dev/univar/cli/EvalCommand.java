@@ -64,14 +64,26 @@ final class EvalCommand implements Callable<Integer> {
                 description = "QA pairs per view (one key's answers joined). Default: ${DEFAULT-VALUE}.")
         int viewSize;
 
-        @Option(names = "--label", defaultValue = "model", paramLabel = "model|model-lang",
-                description = "What is identified: the LLM, or the LLM in a language. Default: ${DEFAULT-VALUE}.")
+        @Option(names = "--label", defaultValue = "model", paramLabel = "model|lang|model-lang",
+                description = "What is identified: the LLM, the language, or the LLM in a language (the key). Default: ${DEFAULT-VALUE}.")
         String label;
+
+        Settings copy() {
+            Settings s = new Settings();
+            s.split = split;
+            s.testFraction = testFraction;
+            s.seed = seed;
+            s.knn = knn;
+            s.probe = probe;
+            s.viewSize = viewSize;
+            s.label = label;
+            return s;
+        }
 
         /** Checks the values before any work (usage errors). */
         void check() {
             Check.oneOf("--split", split, "question");
-            Check.oneOf("--label", label, "model", "model-lang");
+            Check.oneOf("--label", label, "model", "lang", "model-lang");
             Check.strictlyBetween("--test-fraction", testFraction, 0, 1);
             Check.atLeast("--knn", knn, 1);
             Check.atLeast("--view-size", viewSize, 1);
@@ -113,6 +125,9 @@ final class EvalCommand implements Callable<Integer> {
         List<Views.View> test = Views.build(c.restrictTo(split.test()).byKey(), s.viewSize, s.seed + 1, "held-out answers", co.answersOnly());
         Classes classes = classes(train, test, s);
         List<String> labels = classes.names();
+        if (labels.size() < 2)
+            throw new IllegalArgumentException("the corpus has a single " + (s.label.equals("lang") ? "language" : "label")
+                    + " (" + labels.getFirst() + "); --label " + s.label + " needs at least 2");
         int[] yTrain = classes.train(), yTest = classes.test();
         err.printf(Locale.ROOT, "univar eval: %d training views (%d questions), %d test views (%d questions), %d labels%n",
                 train.size(), split.train().size(), test.size(), split.test().size(), labels.size());
@@ -133,11 +148,15 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     /**
-     * The class a view is identified as: its (LLM, language) key, or for {@code --label model} the key without its
-     * language. Classes are these pairs, never their printed names.
+     * The class a view is identified as: its (LLM, language) key, for {@code --label model} the key without its
+     * language, for {@code --label lang} the key without its LLM. Classes are these pairs, never their printed names.
      */
     static Key label(Key k, Settings s) {
-        return s.label.equals("model") ? new Key(k.model(), "") : k;
+        return switch (s.label) {
+            case "model" -> new Key(k.model(), "");
+            case "lang" -> new Key("", k.lang());
+            default -> k;
+        };
     }
 
     /** The classes in key order, their printed names, and each view's class index. */
@@ -151,7 +170,8 @@ final class EvalCommand implements Callable<Integer> {
         List<String> names = new ArrayList<>();
         for (var e : index.entrySet()) {
             e.setValue(names.size());
-            names.add(e.getKey().lang().isEmpty() ? e.getKey().model() : e.getKey().toString());
+            Key k = e.getKey();
+            names.add(k.model().isEmpty() ? k.lang() : k.lang().isEmpty() ? k.model() : k.toString());
         }
         return new Classes(List.copyOf(names), train.stream().mapToInt(v -> index.get(label(v.key(), s))).toArray(),
                 test.stream().mapToInt(v -> index.get(label(v.key(), s))).toArray());

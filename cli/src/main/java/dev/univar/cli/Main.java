@@ -14,7 +14,7 @@ public final class Main implements Runnable {
     static final List<Class<?>> SUBCOMMANDS = List.of(DemoCommand.class, EmbedCommand.class, TokenizeCommand.class,
             TokenizerCommand.class, InitCommand.class, TrainCommand.class, EvalCommand.class, MapCommand.class,
             CompareCommand.class, ReportCommand.class, BenchCommand.class, QuestionsCommand.class,
-            CollectCommand.class, ModelsCommand.class, CommandLine.HelpCommand.class);
+            CollectCommand.class, TranslateCommand.class, ModelsCommand.class, CommandLine.HelpCommand.class);
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -20,9 +20,10 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "questions", mixinStandardHelpOptions = true,
-        description = {"The value-eliciting question sets bundled with univar (Moore et al. 2024, MIT).",
-                "`questions list` shows them; `questions show SET` prints their questions."},
-        subcommands = {QuestionsCommand.ListSets.class, QuestionsCommand.Show.class})
+        description = {"Value-eliciting questions: the bundled sets (Moore et al. 2024, MIT), your own.",
+                "`questions list` shows the bundled sets; `questions show SET` prints their",
+                "questions; `questions generate` has an LLM write questions from situations."},
+        subcommands = {QuestionsCommand.ListSets.class, QuestionsCommand.Show.class, GenerateCommand.class})
 final class QuestionsCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

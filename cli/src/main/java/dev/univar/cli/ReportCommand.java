@@ -1,6 +1,7 @@
 package dev.univar.cli;
 
 import dev.univar.corpus.Corpus;
+import dev.univar.values.LanguageVsModel;
 import dev.univar.values.Metrics;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -41,7 +42,7 @@ final class ReportCommand implements Callable<Integer> {
     @Option(names = "--probe", description = "Also evaluate a linear probe.")
     boolean probe;
 
-    @Option(names = "--label", defaultValue = "model", paramLabel = "model|model-lang", description = "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--label", defaultValue = "model", paramLabel = "model|lang|model-lang", description = "Default: ${DEFAULT-VALUE}.")
     String label;
 
     @Option(names = "--eval-view-size", defaultValue = "1", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
@@ -90,15 +91,50 @@ final class ReportCommand implements Callable<Integer> {
         List<String> models = new ArrayList<>(List.of(modelOptions.model));
         models.addAll(baselines);
         EvalCommand.Result eval = EvalCommand.evaluate(c, models, es, corpus, device, System.err);
+        LanguageSection languages = languageSection(c, models, es, eval, device);
         MapCommand.Result map = MapCommand.layout(c, modelOptions.model, ms, corpus, device, System.err);
         CompareCommand.Result cmp = CompareCommand.compare(c, modelOptions.model, cs, corpus, device, System.err);
         System.out.print(EvalCommand.table(eval));
-        Outputs.write(output, html(c, eval, map, cmp));
+        if (languages != null)
+            for (int i = 0; i < models.size(); i++)
+                System.out.println(models.get(i) + ": " + languages.scores().get(i).verdict());
+        Outputs.write(output, html(c, eval, languages, map, cmp));
         System.err.println("univar report: wrote " + output);
         return 0;
     }
 
-    String html(Corpus c, EvalCommand.Result eval, MapCommand.Result map, CompareCommand.Result cmp) {
+    /** Identification by LLM and by language on the same views, per embedding model (k-NN acc@1). */
+    record LanguageSection(EvalCommand.Result byModel, EvalCommand.Result byLanguage, List<LanguageVsModel> scores) {
+    }
+
+    /**
+     * On a corpus in several languages: whether the representation encodes language or LLM more. The views and
+     * their embeddings are those of the main evaluation (cached), labelled twice.
+     */
+    private LanguageSection languageSection(Corpus c, List<String> models, EvalCommand.Settings es,
+                                                   EvalCommand.Result eval, Device device) throws Exception {
+        long languages = c.keys().stream().map(dev.univar.corpus.Key::lang).distinct().count();
+        if (languages < 2) return null;
+        EvalCommand.Result[] by = new EvalCommand.Result[2];
+        String[] labels = {"model", "lang"};
+        for (int i = 0; i < 2; i++) {
+            if (es.label.equals(labels[i])) {
+                by[i] = eval;
+                continue;
+            }
+            EvalCommand.Settings s = es.copy();
+            s.label = labels[i];
+            s.probe = false; // k-NN answers the question; a second probe would double the time
+            by[i] = EvalCommand.evaluate(c, models, s, corpus, device, System.err);
+        }
+        List<LanguageVsModel> scores = new ArrayList<>();
+        for (int m = 0; m < models.size(); m++)
+            scores.add(new LanguageVsModel(by[0].rows().get(m).id().knn().accuracy(1), by[0].labels().size(),
+                    by[1].rows().get(m).id().knn().accuracy(1), by[1].labels().size()));
+        return new LanguageSection(by[0], by[1], scores);
+    }
+
+    String html(Corpus c, EvalCommand.Result eval, LanguageSection languages, MapCommand.Result map, CompareCommand.Result cmp) {
         StringBuilder h = new StringBuilder();
         h.append("""
                 <!DOCTYPE html>
@@ -128,6 +164,22 @@ final class ReportCommand implements Callable<Integer> {
             if (row.id().probe() != null) appendRow(h, row.name(), "linear probe", row.id().probe());
         }
         h.append("</table>\n");
+        if (languages != null) {
+            h.append("<h2>Language or LLM?</h2>\n<p>").append(Outputs.xml(String.format(Locale.ROOT,
+                    "The same views identified by LLM (%d classes) and by language (%d classes), k-NN acc@1. Scores above "
+                            + "chance, (acc − 1/n) / (1 − 1/n), make the two comparable: 0 is guessing, 1 is perfect.",
+                    languages.byModel().labels().size(), languages.byLanguage().labels().size())))
+                    .append("</p>\n<table><tr><th>model</th><th>LLM acc@1</th><th>LLM above chance</th>"
+                            + "<th>language acc@1</th><th>language above chance</th><th>encodes more</th></tr>\n");
+            for (int m = 0; m < languages.scores().size(); m++) {
+                LanguageVsModel s = languages.scores().get(m);
+                h.append("<tr><td class=\"name\">").append(Outputs.xml(eval.rows().get(m).name())).append("</td>")
+                        .append(pct(s.modelAccuracy())).append(score(s.modelScore()))
+                        .append(pct(s.languageAccuracy())).append(score(s.languageScore()))
+                        .append("<td class=\"name\">").append(s.dominant()).append("</td></tr>\n");
+            }
+            h.append("</table>\n<p>").append(Outputs.xml(modelOptions.model + ": " + languages.scores().getFirst().verdict())).append("</p>\n");
+        }
         h.append("<h2>Value map</h2>\n<p>").append(Outputs.xml(String.format(Locale.ROOT,
                 "%s layout of %d views of %d QA pairs; trustworthiness (k = 10) %.4f.", map.method().toUpperCase(Locale.ROOT),
                 map.views().size(), mapViewSize, map.trustworthiness()))).append("</p>\n<figure>")
@@ -157,6 +209,10 @@ final class ReportCommand implements Callable<Integer> {
 
     private static String pct(double v) {
         return String.format(Locale.ROOT, "<td>%.2f</td>", 100 * v);
+    }
+
+    private static String score(double v) {
+        return String.format(Locale.ROOT, "<td>%.2f</td>", v);
     }
 
     private static String td(double v) {

@@ -21,10 +21,16 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * A chat-completions server on loopback (JDK's com.sun.net.httpserver) that answers "A:" + the question, or injects
- * the fault a {@link Script} picks for the n-th request carrying that question.
+ * A chat-completions server on loopback (JDK's com.sun.net.httpserver) that answers "A:" + the question (or what
+ * {@link #answers} makes of it), or injects the fault a {@link Script} picks for a model's n-th request carrying
+ * that question. Prompts in the shape of {@code questions generate}'s and {@code translate}'s default templates get
+ * deterministic answers of their own: a question from the situation, and an invertible "translation" (into zh and
+ * ja each ASCII character becomes a Han character; into another language the text is marked "[xx] "; back into en
+ * both are undone), so a test can follow a text through every step.
  */
 final class CollectTestServer implements AutoCloseable {
     enum Fault {
@@ -35,7 +41,18 @@ final class CollectTestServer implements AutoCloseable {
         /** A 200 with a chunked body that never ends: it stops when the client hangs up, or at {@link #ENDLESS_BOUND}. */
         ENDLESS,
         /** Holds the request until {@link #release} opens (at most 30 s), then answers. */
-        BLOCK
+        BLOCK,
+        /** A chat completion whose content is empty. */
+        EMPTY,
+        /** A chat completion that repeats the text it was asked to translate (or the whole prompt). */
+        ECHO,
+        /** A translation in the wrong script: Latin letters for zh and ja, Han characters for the others. */
+        WRONG_SCRIPT
+    }
+
+    /** What a model answers to a question (a prompt that is neither a generation nor a translation). */
+    interface Answers {
+        String answer(String model, String question);
     }
 
     /** Where an "endless" body gives up: far beyond any sane response cap, small enough not to hurt the test JVM. */
@@ -55,6 +72,7 @@ final class CollectTestServer implements AutoCloseable {
     final List<Hit> hits = new CopyOnWriteArrayList<>();
     final AtomicInteger answered = new AtomicInteger();
     volatile Script script;
+    volatile Answers answers = (model, question) -> "A:" + question;
     volatile long slowMillis = 1500;
     volatile long latencyMillis;
     final CountDownLatch release = new CountDownLatch(1);
@@ -90,13 +108,26 @@ final class CollectTestServer implements AutoCloseable {
             String auth = ex.getRequestHeaders().getFirst("Authorization");
             JsonObject firstMessage = messages.get(0).getAsJsonObject();
             String system = firstMessage.get("role").getAsString().equals("system") ? firstMessage.get("content").getAsString() : null;
-            int attempt = attempts.computeIfAbsent(question, q -> new AtomicInteger()).incrementAndGet();
+            // Counted per model too: two LLMs asked the same question each meet the script's faults.
+            int attempt = attempts.computeIfAbsent(req.get("model").getAsString() + "\u0000" + question, q -> new AtomicInteger()).incrementAndGet();
             Fault fault = script.fault(question, attempt);
             hits.add(new Hit(question, attempt, fault, System.nanoTime(), auth, system));
             if (latencyMillis > 0) Thread.sleep(latencyMillis);
             String key = auth == null ? "" : auth.substring("Bearer ".length());
             switch (fault) {
                 case NONE -> answer(ex, req, question);
+                case EMPTY -> complete(ex, req, question, "");
+                case ECHO -> {
+                    Matcher t = TRANSLATE.matcher(question);
+                    complete(ex, req, question, t.matches() ? t.group(3) : question);
+                }
+                case WRONG_SCRIPT -> {
+                    // Into zh or ja: Latin letters; into anything else: Han characters.
+                    Matcher t = TRANSLATE.matcher(question);
+                    String wrong = !t.matches() ? "A:" + question : han(t.group(2)) ? "[" + t.group(2) + "] " + toEnglish(t.group(3), t.group(1))
+                            : translate(toEnglish(t.group(3), t.group(1)), "en", "zh");
+                    complete(ex, req, question, wrong);
+                }
                 case SLOW -> {
                     Thread.sleep(slowMillis);
                     answer(ex, req, question);
@@ -141,10 +172,57 @@ final class CollectTestServer implements AutoCloseable {
         }
     }
 
+    /** translate's default prompt: source tag, target tag, text. */
+    static final Pattern TRANSLATE = Pattern.compile(
+            "Translate the following text from .* \\(([^()]+)\\) into .* \\(([^()]+)\\)\\. Reply with the translation only\\.\n\n(.*)",
+            Pattern.DOTALL);
+    /** questions generate's default prompt: the situation. */
+    static final Pattern GENERATE = Pattern.compile("Here is a situation: (.*)\nWrite one question in .*", Pattern.DOTALL);
+
+    /** The question generated from {@code situation}, as an LLM might dress it: a heading, quotes, a second line. */
+    static String generated(String situation) {
+        String s = situation.strip();
+        if (s.endsWith(".") || s.endsWith("!")) s = s.substring(0, s.length() - 1);
+        return "## \"Should I " + Character.toLowerCase(s.charAt(0)) + s.substring(1) + ", or not?\"\nThis asks about values.";
+    }
+
+    private static boolean han(String lang) {
+        return lang.startsWith("zh") || lang.startsWith("ja");
+    }
+
+    /** The test's translation of {@code text} from {@code source} into {@code target}. */
+    static String translate(String text, String source, String target) {
+        String en = toEnglish(text, source);
+        if (target.equals("en")) return en;
+        if (han(target)) {
+            StringBuilder sb = new StringBuilder();
+            for (char c : en.toCharArray()) sb.append(c >= 0x20 && c < 0x7F ? (char) (0x4E00 + c) : c);
+            return sb.toString();
+        }
+        return "[" + target + "] " + en;
+    }
+
+    static String toEnglish(String text, String source) {
+        if (source.equals("en")) return text;
+        if (han(source)) {
+            StringBuilder sb = new StringBuilder();
+            for (char c : text.toCharArray()) sb.append(c >= 0x4E20 && c < 0x4E7F ? (char) (c - 0x4E00) : c);
+            return sb.toString();
+        }
+        return text.replace("[" + source + "] ", "");
+    }
+
     private void answer(HttpExchange ex, JsonObject req, String question) throws IOException {
+        Matcher t = TRANSLATE.matcher(question), g = GENERATE.matcher(question);
+        String content = t.matches() ? translate(t.group(3), t.group(1), t.group(2))
+                : g.matches() ? generated(g.group(1)) : answers.answer(req.get("model").getAsString(), question);
+        complete(ex, req, question, content);
+    }
+
+    private void complete(HttpExchange ex, JsonObject req, String question, String content) throws IOException {
         JsonObject message = new JsonObject();
         message.addProperty("role", "assistant");
-        message.addProperty("content", "A:" + question);
+        message.addProperty("content", content);
         JsonObject choice = new JsonObject();
         choice.addProperty("index", 0);
         choice.add("message", message);

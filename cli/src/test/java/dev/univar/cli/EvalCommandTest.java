@@ -122,6 +122,17 @@ class EvalCommandTest {
         assertArrayEquals(new int[]{0}, c.test());
     }
 
+    @Test
+    void langClassesAreLanguagesWhateverTheLlm() {
+        EvalCommand.Settings s = new EvalCommand.Settings();
+        s.label = "lang";
+        List<Views.View> train = List.of(view(new Key("a", "zh")), view(new Key("b", "zh")), view(new Key("a", "en")));
+        EvalCommand.Classes c = EvalCommand.classes(train, List.of(view(new Key("c", "en"))), s);
+        assertEquals(List.of("en", "zh"), c.names());
+        assertArrayEquals(new int[]{1, 1, 0}, c.train());
+        assertArrayEquals(new int[]{0}, c.test());
+    }
+
     private static Views.View view(Key k) {
         return new Views.View(k, "text", List.of("q"));
     }

@@ -69,7 +69,12 @@ public final class ChatClient implements AutoCloseable {
         /** Another 4xx: this request is refused (too long, bad parameter); retrying it would not help. */
         REJECTED(false, "request rejected"),
         /** A body longer than the cap (a runaway or endless response): not read on, and not asked again. */
-        TOO_LARGE(false, "response too large");
+        TOO_LARGE(false, "response too large"),
+        /**
+         * A chat completion the job cannot use (translate: empty, in the wrong script, the source echoed; questions
+         * generate: nothing left after cleaning). Not the client's verdict but the job's; asked again at once.
+         */
+        UNUSABLE(true, "unusable answer");
 
         public final boolean retryable;
         public final String label;

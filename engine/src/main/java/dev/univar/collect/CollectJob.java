@@ -1,42 +1,18 @@
 package dev.univar.collect;
 
-import dev.univar.data.IoFailure;
-
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
-import java.util.Queue;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Asks every question × language × sample not yet in the output, {@code concurrency} at a time, and appends one
- * line per answer. The first item goes alone, as a check of the endpoint: a server that cannot be reached, has no
- * chat-completions endpoint, refuses the key or answers something else stops the run there with a clear message,
- * before any hammering. After it, a failure that would be the same for every request (404, 401) stops the run too,
- * and so does a long streak of items that all failed. Items that fail after all retries are listed in
- * {@code OUTPUT.failures.jsonl}; a rerun tries them again.
+ * {@code collect}: asks every question × language × sample not yet in the output and appends one line per answer,
+ * through the shared {@link ChatJob} (its checks, retries, resume and failure list). Failed answers are listed in
+ * {@code OUTPUT.failures.jsonl}.
  */
 public final class CollectJob {
 
@@ -46,34 +22,6 @@ public final class CollectJob {
             if (concurrency < 1) throw new IllegalArgumentException("--concurrency must be at least 1");
         }
     }
-
-    /** Called after every answer or failure, from worker threads, one call at a time. */
-    public interface Listener {
-        void progress(long done, long todo, long failed, long retries, double rate, double etaSeconds);
-    }
-
-    public record Failure(WorkItem.Key key, int attempts, ChatClient.Kind kind, String reason) {
-    }
-
-    /** {@code planned} items, of which {@code alreadyPresent} were in the output before the run. */
-    public record Summary(long planned, long alreadyPresent, long collected, List<Failure> failures, long retries,
-                          boolean repairedLastLine, Path failuresFile, Duration elapsed) {
-        /** Failures counted by kind, most frequent first. */
-        public Map<String, Integer> failureCounts() {
-            Map<String, Integer> counts = new LinkedHashMap<>();
-            for (Failure f : failures) counts.merge(f.kind().label, 1, Integer::sum);
-            List<Map.Entry<String, Integer>> sorted = new ArrayList<>(counts.entrySet());
-            sorted.sort(Map.Entry.<String, Integer>comparingByValue().reversed());
-            Map<String, Integer> out = new LinkedHashMap<>();
-            for (var e : sorted) out.put(e.getKey(), e.getValue());
-            return out;
-        }
-    }
-
-    /** Items in a row that failed for good, with no success between them, before the run gives up. */
-    static final int FAILURE_STREAK = 20;
-    /** A first item answered with something that is not a chat completion this many times: not a compatible server. */
-    static final int PREFLIGHT_MALFORMED = 3;
 
     private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().serializeNulls().create();
 
@@ -87,174 +35,35 @@ public final class CollectJob {
         this.options = options;
     }
 
-    public static Path failuresFile(Path output) {
-        return output.resolveSibling(output.getFileName() + ".failures.jsonl");
-    }
-
-    public Summary run(List<Question> questions, Path output, Listener listener) throws InterruptedException {
-        long start = System.nanoTime();
-        List<WorkItem> items = new ArrayList<>();
+    public ChatJob.Summary<WorkItem.Key> run(List<Question> questions, Path output, ChatJob.Listener listener)
+            throws InterruptedException {
+        List<Ask> tasks = new ArrayList<>();
         for (Question q : questions)
-            for (int s = 0; s < options.samples(); s++) items.add(new WorkItem(q, s));
-        try (CorpusFile corpus = CorpusFile.open(output)) {
-            List<WorkItem> todo = new ArrayList<>();
-            for (WorkItem item : items) if (!corpus.done().contains(item.key(model))) todo.add(item);
-            Run run;
-            try (FailureLog log = new FailureLog(failuresFile(output))) {
-                run = new Run(corpus, log, todo.size(), listener, start);
-                if (!todo.isEmpty()) run.execute(todo);
-                // A clean run leaves no stale list; one that stopped early proves nothing about the last run's
-                // failures, so their list stays unless this run had failures of its own (which replaced it).
-                if (run.failures.isEmpty()) log.deleteStale();
-            }
-            return new Summary(items.size(), items.size() - todo.size(), run.collected.get(), List.copyOf(run.failures),
-                    run.retries.get(), corpus.repaired(), failuresFile(output), Duration.ofNanos(System.nanoTime() - start));
-        }
+            for (int s = 0; s < options.samples(); s++) tasks.add(new Ask(new WorkItem(q, s)));
+        return new ChatJob<WorkItem.Key>(client, new ChatJob.Options(options.concurrency(), options.retry()))
+                .run(tasks, CorpusFile.COLLECT, output, ChatJob.failuresFile(output), listener);
     }
 
-    /** One run's shared state. */
-    private final class Run {
-        final CorpusFile corpus;
-        final FailureLog log;
-        final long todo;
-        final Listener listener;
-        final long start;
-        final AtomicLong collected = new AtomicLong();
-        final AtomicLong retries = new AtomicLong();
-        final AtomicInteger streak = new AtomicInteger();
-        final AtomicReference<String> fatal = new AtomicReference<>();
-        /** Opens when the run must stop: backoff waits end early and requests in flight are abandoned. */
-        final CountDownLatch stopped = new CountDownLatch(1);
-        final List<Failure> failures = Collections.synchronizedList(new ArrayList<>());
+    /** One answer to collect. */
+    private final class Ask implements ChatJob.Task<WorkItem.Key> {
+        private final WorkItem item;
 
-        Run(CorpusFile corpus, FailureLog log, long todo, Listener listener, long start) {
-            this.corpus = corpus;
-            this.log = log;
-            this.todo = todo;
-            this.listener = listener;
-            this.start = start;
+        Ask(WorkItem item) {
+            this.item = item;
         }
 
-        void execute(List<WorkItem> todo) throws InterruptedException {
-            Queue<WorkItem> queue = new ConcurrentLinkedQueue<>(todo);
-            // The check of the endpoint: items alone until one is answered (a refused item is the item's problem).
-            int rejected = 0;
-            while (!queue.isEmpty()) {
-                WorkItem item = queue.poll();
-                Result r = attempt(item, true);
-                if (r instanceof Fatal f) throw new CollectException(f.message);
-                record(item, r);
-                if (r instanceof Success) break;
-                if (++rejected >= 3) {
-                    ChatClient.Failure f = ((Failed) r).failure;
-                    throw new CollectException(client.uri() + (f.kind() == ChatClient.Kind.REJECTED ? " refused" : " failed")
-                            + " the first " + rejected + " requests: " + f.reason());
-                }
-            }
-            List<Thread> workers = new ArrayList<>();
-            for (int i = 0; i < options.concurrency(); i++) {
-                workers.add(Thread.ofVirtual().name("collect-", i).start(() -> {
-                    WorkItem item;
-                    while (fatal.get() == null && (item = queue.poll()) != null) {
-                        try {
-                            Result r = attempt(item, false);
-                            if (r instanceof Fatal f) stop(f.message);
-                            else record(item, r);
-                        } catch (InterruptedException e) {
-                            return;
-                        } catch (RuntimeException e) {
-                            stop(e.getMessage() != null ? e.getMessage() : e.toString());
-                        }
-                    }
-                }));
-            }
-            try {
-                for (Thread t : workers) t.join();
-            } catch (InterruptedException e) {
-                workers.forEach(Thread::interrupt);
-                throw e;
-            }
-            if (fatal.get() != null) throw new CollectException(fatal.get());
+        @Override
+        public WorkItem.Key key() {
+            return item.key(model);
         }
 
-        void stop(String message) {
-            if (fatal.compareAndSet(null, message)) {
-                stopped.countDown();
-                client.cancelAll();
-            }
+        @Override
+        public String prompt() {
+            return item.question().text();
         }
 
-        void record(WorkItem item, Result r) {
-            switch (r) {
-                case Success s -> {
-                    corpus.append(item.key(model), line(item, s.answer));
-                    collected.incrementAndGet();
-                    streak.set(0);
-                }
-                case Failed f -> {
-                    Failure failure = new Failure(item.key(model), f.attempts, f.failure.kind(), f.failure.reason());
-                    log.append(failure);
-                    failures.add(failure);
-                    if (streak.incrementAndGet() >= FAILURE_STREAK)
-                        stop(FAILURE_STREAK + " items in a row failed after all retries, stopping; last: "
-                                + f.failure.kind().label + ": " + f.failure.reason());
-                }
-                case Fatal ignored -> throw new IllegalStateException();
-            }
-            synchronized (listener) {
-                long done = collected.get() + failures.size();
-                double seconds = (System.nanoTime() - start) / 1e9;
-                double rate = seconds > 0 ? done / seconds : 0;
-                listener.progress(collected.get(), todo, failures.size(), retries.get(), rate,
-                        rate > 0 ? (todo - done) / rate : Double.NaN);
-            }
-        }
-
-        /** Asks for one item until it is answered, fails for good, or the run must stop. */
-        Result attempt(WorkItem item, boolean preflight) throws InterruptedException {
-            int malformed = 0;
-            for (int attempt = 1; ; attempt++) {
-                ChatClient.Outcome o = client.ask(item.question().text());
-                if (o instanceof ChatClient.Answer a) return new Success(a);
-                if (fatal.get() != null) return new Fatal(fatal.get());
-                ChatClient.Failure f = (ChatClient.Failure) o;
-                switch (f.kind()) {
-                    case NOT_COMPATIBLE -> {
-                        return new Fatal(client.uri() + " answered " + f.reason()
-                                + ": is --endpoint the base URL of an OpenAI-compatible API (e.g. http://localhost:8000/v1), and --llm a model it serves?");
-                    }
-                    case AUTH -> {
-                        return new Fatal(client.uri() + " refused the request: " + f.reason()
-                                + " (check the API key: --api-key-env names the environment variable holding it)");
-                    }
-                    case UNREACHABLE -> {
-                        if (preflight) return new Fatal("cannot reach " + client.uri() + ": " + f.reason()
-                                + " (is the server running? check --endpoint)");
-                    }
-                    case MALFORMED -> {
-                        if (preflight && ++malformed >= PREFLIGHT_MALFORMED)
-                            return new Fatal(client.uri() + " does not answer like an OpenAI chat-completions endpoint: "
-                                    + malformed + " of its responses were not chat completions (last: " + f.reason() + ")");
-                    }
-                    default -> {
-                    }
-                }
-                if (!f.kind().retryable || attempt >= options.retry().maxAttempts()) {
-                    // A refused or over-size request is that item's problem, not proof of a broken endpoint.
-                    if (preflight && f.kind() != ChatClient.Kind.REJECTED && f.kind() != ChatClient.Kind.TOO_LARGE)
-                        return new Fatal("the first request to " + client.uri() + " failed " + attempt + " times; last: "
-                                + f.kind().label + ": " + f.reason());
-                    return new Failed(f, attempt);
-                }
-                // Once the run stops, an unfinished item is not a failure of its own: it is simply not done.
-                if (fatal.get() != null) return new Fatal(fatal.get());
-                retries.incrementAndGet();
-                if (stopped.await(options.retry().delay(attempt, f.retryAfter(), ThreadLocalRandom.current()).toNanos(), TimeUnit.NANOSECONDS))
-                    return new Fatal(fatal.get());
-            }
-        }
-
-        String line(WorkItem item, ChatClient.Answer a) {
+        @Override
+        public String line(ChatClient.Answer a) {
             JsonObject o = new JsonObject();
             Question q = item.question();
             o.addProperty("question_id", q.id());
@@ -269,74 +78,13 @@ public final class CollectJob {
             o.addProperty("question_group", q.group());
             return GSON.toJson(o);
         }
-    }
-
-    private sealed interface Result permits Success, Failed, Fatal {
-    }
-
-    private record Success(ChatClient.Answer answer) implements Result {
-    }
-
-    private record Failed(ChatClient.Failure failure, int attempts) implements Result {
-    }
-
-    private record Fatal(String message) implements Result {
-    }
-
-    /**
-     * OUTPUT.failures.jsonl, written as failures happen: the first failure of a run replaces the last run's list,
-     * and each failure is appended as one line in one write, so it reaches the OS at once (a kill loses nothing
-     * listed; the file is fsynced when the run ends).
-     */
-    private static final class FailureLog implements AutoCloseable {
-        private final Path file;
-        private FileChannel channel;
-        private boolean closed;
-
-        FailureLog(Path file) {
-            this.file = file;
-        }
-
-        synchronized void append(Failure f) {
-            JsonObject o = new JsonObject();
-            o.addProperty("question_id", f.key().questionId());
-            o.addProperty("lang", f.key().lang());
-            o.addProperty("sample", f.key().sample());
-            o.addProperty("model", f.key().model());
-            o.addProperty("attempts", f.attempts());
-            o.addProperty("kind", f.kind().name().toLowerCase(Locale.ROOT));
-            o.addProperty("reason", f.reason());
-            ByteBuffer line = ByteBuffer.wrap((GSON.toJson(o) + "\n").getBytes(StandardCharsets.UTF_8));
-            if (closed) return; // a worker outliving an interrupted run must not start the list over
-            try {
-                if (channel == null)
-                    channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                            StandardOpenOption.TRUNCATE_EXISTING);
-                while (line.hasRemaining()) channel.write(line);
-            } catch (IOException e) {
-                throw new CollectException(file + ": cannot write the list of failed answers: " + IoFailure.reason(e));
-            }
-        }
-
-        /** Removes the last run's list (this run had no failures). */
-        synchronized void deleteStale() {
-            try {
-                if (channel == null) Files.deleteIfExists(file);
-            } catch (IOException e) {
-                throw new CollectException(file + ": cannot remove the last run's list of failed answers: " + IoFailure.reason(e));
-            }
-        }
 
         @Override
-        public synchronized void close() {
-            closed = true;
-            if (channel == null) return;
-            try (FileChannel c = channel) {
-                channel = null;
-                c.force(false);
-            } catch (IOException e) {
-                throw new CollectException(file + ": cannot write the list of failed answers: " + IoFailure.reason(e));
-            }
+        public void describe(JsonObject failure) {
+            failure.addProperty("question_id", item.question().id());
+            failure.addProperty("lang", item.question().lang());
+            failure.addProperty("sample", item.sample());
+            failure.addProperty("model", model);
         }
     }
 }

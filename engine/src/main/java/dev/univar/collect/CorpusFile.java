@@ -22,9 +22,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
- * The output of {@code collect}: one JSON object per line, append-only. Opening it reads what is there, so a rerun
+ * An append-only output of JSON lines, one per finished work item ({@code collect}'s answers, {@code questions
+ * generate}'s raw questions, {@code translate}'s translations), each item named by a key that its {@link Format}
+ * reads back from the line. One JSON object per line, append-only. Opening it reads what is there, so a rerun
  * skips it, and repairs what an interrupted run can leave: a last line cut short (by {@code kill -9} mid-write or a
  * crash before the page cache reached the disk) is cut off, and its answer is asked again. A bad line anywhere else
  * is not something a crash makes, so it is an error naming the file and line rather than silently dropped.
@@ -32,25 +35,64 @@ import java.util.Set;
  * never wrote to is removed on close, so a run that collected nothing (a refused key, an unreachable server) leaves
  * no empty output behind.
  */
-public final class CorpusFile implements AutoCloseable {
+public final class CorpusFile<K> implements AutoCloseable {
+    /**
+     * How the lines of one command's output name their work item: {@code writer} names the command in messages
+     * ("univar collect"), {@code key} reads a line's key back, throwing {@link BadLine} for a line without one.
+     */
+    public record Format<K>(String writer, Function<JsonObject, K> key) {
+    }
+
+    /** A line that is not one the format's writer wrote; the message says what it lacks. */
+    public static final class BadLine extends RuntimeException {
+        public BadLine(String problem) {
+            super(problem, null, false, false);
+        }
+    }
+
+    /** {@code field} of {@code line} as a string, or a {@link BadLine}. */
+    public static String string(JsonObject line, String field) {
+        JsonElement v = line.get(field);
+        if (v == null || !v.isJsonPrimitive() || !v.getAsJsonPrimitive().isString())
+            throw new BadLine("no string field '" + field + "'");
+        return v.getAsString();
+    }
+
+    /** {@code field} of {@code line} as an int, or a {@link BadLine}. */
+    public static int integer(JsonObject line, String field) {
+        JsonElement v = line.get(field);
+        if (v == null || !v.isJsonPrimitive() || !v.getAsJsonPrimitive().isNumber())
+            throw new BadLine("no number field '" + field + "'");
+        return v.getAsInt();
+    }
+
+    /** {@code collect}'s lines: an answer of (model, question, language, sample). */
+    public static final Format<WorkItem.Key> COLLECT = new Format<>("univar collect", o -> {
+        String model = string(o, "model"), id = string(o, "question_id"), lang = string(o, "lang");
+        string(o, "answer");
+        return new WorkItem.Key(model, id, lang, integer(o, "sample"));
+    });
+
     /** Lines between fsyncs: each line reaches the OS at once (a killed process loses nothing written); an fsync now
      *  and then bounds what a power loss can take. */
     private static final int SYNC_EVERY_LINES = 256;
     private static final long SYNC_EVERY_NANOS = 2_000_000_000L;
 
     private final Path file;
+    private final Format<K> format;
     private final FileChannel channel;
     private final FileLock lock;
     /** Whether this run created the file (it did not exist before). */
     private final boolean created;
-    private final Set<WorkItem.Key> done = new HashSet<>();
+    private final Set<K> done = new HashSet<>();
     private long validLines;
     private boolean repaired;
     private int unsynced;
     private long lastSync = System.nanoTime();
 
-    private CorpusFile(Path file) throws IOException {
+    private CorpusFile(Path file, Format<K> format) throws IOException {
         this.file = file;
+        this.format = format;
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null) Files.createDirectories(parent);
         for (int tries = 1; ; tries++) {
@@ -74,7 +116,7 @@ public final class CorpusFile implements AutoCloseable {
             }
             if (l == null) {
                 ch.close();
-                throw new InputException(file, 0, "another univar collect is writing this file");
+                throw new InputException(file, 0, "another " + format.writer() + " is writing this file");
             }
             // A run that created the file and wrote nothing removes it before letting go of the lock: if that
             // happened between our open and our lock, we hold a file no longer there, and start over.
@@ -90,11 +132,16 @@ public final class CorpusFile implements AutoCloseable {
         }
     }
 
-    /** Opens (creating) {@code file}, reading and repairing what it holds. */
-    public static CorpusFile open(Path file) {
-        CorpusFile c;
+    /** Opens (creating) {@code collect}'s output {@code file}, reading and repairing what it holds. */
+    public static CorpusFile<WorkItem.Key> open(Path file) {
+        return open(file, COLLECT);
+    }
+
+    /** Opens (creating) {@code file}, whose lines are in {@code format}, reading and repairing what it holds. */
+    public static <K> CorpusFile<K> open(Path file, Format<K> format) {
+        CorpusFile<K> c;
         try {
-            c = new CorpusFile(file);
+            c = new CorpusFile<>(file, format);
         } catch (IOException e) {
             throw new InputException(file, 0, "cannot open for writing: " + IoFailure.reason(e), e);
         }
@@ -109,7 +156,7 @@ public final class CorpusFile implements AutoCloseable {
     }
 
     /** What the file held when opened (and what was appended since). */
-    public Set<WorkItem.Key> done() {
+    public Set<K> done() {
         return done;
     }
 
@@ -185,26 +232,20 @@ public final class CorpusFile implements AutoCloseable {
         try {
             e = JsonParser.parseString(text);
         } catch (JsonParseException ex) {
-            return "malformed JSON (not a line univar collect wrote)";
+            return "malformed JSON (not a line " + format.writer() + " wrote)";
         }
         if (!e.isJsonObject()) return "expected a JSON object";
-        JsonObject o = e.getAsJsonObject();
-        for (String f : new String[]{"model", "question_id", "lang", "answer"}) {
-            JsonElement v = o.get(f);
-            if (v == null || !v.isJsonPrimitive() || !v.getAsJsonPrimitive().isString())
-                return "no string field '" + f + "' (not a line univar collect wrote)";
+        try {
+            done.add(format.key().apply(e.getAsJsonObject()));
+        } catch (BadLine bad) {
+            return bad.getMessage() + " (not a line " + format.writer() + " wrote)";
         }
-        JsonElement s = o.get("sample");
-        if (s == null || !s.isJsonPrimitive() || !s.getAsJsonPrimitive().isNumber())
-            return "no number field 'sample' (not a line univar collect wrote)";
-        done.add(new WorkItem.Key(o.get("model").getAsString(), o.get("question_id").getAsString(),
-                o.get("lang").getAsString(), s.getAsInt()));
         validLines++;
         return null;
     }
 
     /** Appends one line in a single write, so concurrent answers never interleave and a kill cuts at most one line. */
-    public synchronized void append(WorkItem.Key key, String json) {
+    public synchronized void append(K key, String json) {
         byte[] bytes = (json + "\n").getBytes(StandardCharsets.UTF_8);
         try {
             ByteBuffer b = ByteBuffer.wrap(bytes);

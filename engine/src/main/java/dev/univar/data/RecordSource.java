@@ -72,6 +72,9 @@ public final class RecordSource implements Iterator<RecordSource.Row>, AutoClose
         default String describe(String field) {
             return "field '" + field + "'";
         }
+
+        /** The whole record as a new JSON object: JSON values as they are, CSV cells and text lines as strings. */
+        JsonObject toJson();
     }
 
     private record TxtRow(Path file, long line, String text) implements Row {
@@ -89,6 +92,12 @@ public final class RecordSource implements Iterator<RecordSource.Row>, AutoClose
 
         public String string(String field) {
             return text;
+        }
+
+        public JsonObject toJson() {
+            JsonObject o = new JsonObject();
+            o.addProperty(TXT_FIELD, text);
+            return o;
         }
     }
 
@@ -114,6 +123,10 @@ public final class RecordSource implements Iterator<RecordSource.Row>, AutoClose
                 throw new InputException(file, line, "field '" + field + "' is " + kind(v)
                         + (v.isJsonPrimitive() ? " (" + v.getAsString() + ")" : "") + "; expected a string");
             return v.getAsString();
+        }
+
+        public JsonObject toJson() {
+            return obj.deepCopy();
         }
 
         private JsonElement present(String field) {
@@ -143,6 +156,12 @@ public final class RecordSource implements Iterator<RecordSource.Row>, AutoClose
 
         public String describe(String field) {
             return "column '" + field + "'";
+        }
+
+        public JsonObject toJson() {
+            JsonObject o = new JsonObject();
+            for (String f : fields) o.addProperty(f, record.get(f));
+            return o;
         }
     }
 
