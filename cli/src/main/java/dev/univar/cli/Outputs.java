@@ -46,6 +46,15 @@ final class Outputs {
         for (Target t : outputs) AtomicFile.checkWritable(t.path());
     }
 
+    /** The inputs of an analysis: the corpus and the folders of the models it embeds with. */
+    static List<Path> analysisInputs(Path corpus, String model, List<String> baselines) {
+        List<Path> inputs = new java.util.ArrayList<>();
+        inputs.add(corpus);
+        inputs.add(modelInput(model));
+        for (String m : baselines) inputs.add(modelInput(m));
+        return inputs;
+    }
+
     /** The folder a model name stands for, when it is a folder (an input whose files no output may replace). */
     static Path modelInput(String spec) {
         if (spec == null) return null;

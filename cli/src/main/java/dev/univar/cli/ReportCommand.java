@@ -81,10 +81,7 @@ final class ReportCommand implements Callable<Integer> {
         es.check();
         ms.check();
         cs.check();
-        List<Path> inputs = new ArrayList<>(List.of(corpus.corpus));
-        for (String m : baselines) inputs.add(Outputs.modelInput(m));
-        inputs.add(Outputs.modelInput(modelOptions.model));
-        Outputs.check(inputs, new Outputs.Target("--output", output));
+        Outputs.check(Outputs.analysisInputs(corpus.corpus, modelOptions.model, baselines), new Outputs.Target("--output", output));
         Device device = modelOptions.device();
         device.check();
         Corpus c = corpus.load(System.err, "report");
