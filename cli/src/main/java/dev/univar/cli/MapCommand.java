@@ -68,7 +68,7 @@ final class MapCommand implements Callable<Integer> {
         settings.check();
         Path csv = Outputs.sibling(output, "csv");
         Outputs.check(java.util.Arrays.asList(corpus.corpus, Outputs.modelInput(modelOptions.model)),
-                new Outputs.Target("--output", output), new Outputs.Target("the coordinates beside --output", csv));
+                new Outputs.Target("--output", output), new Outputs.Target("the coordinates file of --output,", csv));
         Device device = modelOptions.device();
         device.check();
         Corpus c = corpus.load(System.err, "map");

@@ -85,7 +85,7 @@ class OutputSafetyTest {
         Path mapCsv = Files.copy(corpus, d.resolve("map.csv"));
         r = run("map", "--corpus", mapCsv.toString(), "--output", d.resolve("map.svg").toString(), "--max-length", "16");
         assertEquals(2, r.exit(), r.err());
-        assertTrue(r.err().contains("the coordinates beside --output " + mapCsv + " is the input"), r.err());
+        assertTrue(r.err().contains("the coordinates file of --output, " + mapCsv + " is the input"), r.err());
         assertFalse(Files.exists(d.resolve("map.svg")));
 
         // The same file under another name: a hard link, a symbolic link, a file inside a corpus folder.

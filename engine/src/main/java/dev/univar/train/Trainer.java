@@ -7,6 +7,7 @@ import dev.univar.corpus.QaPair;
 import dev.univar.corpus.QuestionSplit;
 import dev.univar.data.AtomicFile;
 import dev.univar.data.InputException;
+import dev.univar.io.JsonInput;
 import dev.univar.io.ModelStore;
 import dev.univar.io.BertConfig;
 import dev.univar.io.BertWeights;
@@ -25,8 +26,6 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -162,14 +161,13 @@ public final class Trainer {
     private record Checkpoint(long step, String identity, Integer threads) {
         static Checkpoint read(Path dir) throws IOException {
             Path file = dir.resolve(STATE_FILE);
-            String text = Files.readString(file);
             JsonObject o;
             try {
-                JsonElement e = JsonParser.parseString(text);
+                JsonElement e = JsonInput.parse(JsonInput.readText(file));
                 if (!e.isJsonObject()) throw new InputException(file, 0, "not a JSON object; the checkpoint is damaged");
                 o = e.getAsJsonObject();
-            } catch (JsonParseException e) {
-                throw new InputException(file, 0, "not valid JSON (" + rootMessage(e) + "); the checkpoint is damaged");
+            } catch (IllegalArgumentException e) {
+                throw new InputException(file, 0, e.getMessage() + "; the checkpoint is damaged");
             }
             long step = integer(o, "step", file);
             if (step < 1) throw new InputException(file, 0, "field 'step' is " + step + "; a checkpoint's step is at least 1");
@@ -199,11 +197,6 @@ public final class Trainer {
                 // reported below
             }
             throw new InputException(file, 0, "field '" + field + "' is " + (e == null ? "missing" : e) + "; expected a whole number");
-        }
-
-        private static String rootMessage(Throwable e) {
-            while (e.getCause() != null) e = e.getCause();
-            return e.getMessage();
         }
     }
 

@@ -171,6 +171,7 @@ class TrainerTest {
                 InputException e = assertThrows(InputException.class,
                         () -> new Trainer(options(out, 4, 1, 16), corpus(), b, true, new Trainer.Listener() { }).run(), bad);
                 assertTrue(e.getMessage().startsWith(state + ": "), e.getMessage());
+                assertEquals(1, e.getMessage().lines().count(), e.getMessage());
                 assertArrayEquals(loss, Files.readAllBytes(out.resolve(Trainer.LOSS_FILE)), "loss.csv untouched after: " + e.getMessage());
                 assertArrayEquals(weights, Files.readAllBytes(out.resolve("model.safetensors")));
             }
