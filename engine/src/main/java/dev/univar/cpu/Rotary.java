@@ -78,8 +78,8 @@ final class Rotary {
     }
 
     /**
-     * One head from byte offset {@code at}: whole vectors, then the ragged end as scalars (masked vector steps are
-     * avoided in kernels, see {@link CpuBackend#layerNorm}). {@code sign} -1 rotates by −θ.
+     * One head from byte offset {@code at}: whole vectors, then the ragged end as scalars (no masked vector steps: in
+     * CpuBackend's layer norm they made C1's compile run out of registers). {@code sign} -1 rotates by −θ.
      */
     private static void rotateHead(MemorySegment x, long at, MemorySegment cos, MemorySegment sin, long table, int half,
                                    float sign) {

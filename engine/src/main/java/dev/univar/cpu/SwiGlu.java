@@ -90,8 +90,8 @@ final class SwiGlu {
 
     /** {@code body} over {@code [0, count)} in contiguous ranges, one per thread once there is enough work. */
     private void split(long count, long elementsPerItem, RangeBody body) {
-        int parts = count * elementsPerItem < PARALLEL_MIN_ELEMENTS ? 1 : (int) Math.min(pool.threads(), count);
         if (count == 0) return;
+        int parts = count * elementsPerItem < PARALLEL_MIN_ELEMENTS ? 1 : (int) Math.min(pool.threads(), count);
         pool.run(parts, p -> body.run(count * p / parts, count * (p + 1) / parts));
     }
 
