@@ -10,12 +10,13 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
- * When a group of answers is "none of the reference LLMs": its best score does not reach a threshold. The
- * threshold is chosen on held-out questions by leaving each label out in turn: a classifier fitted on the other
- * labels' training answers scores every held-out group, the left-out label's groups as unknown inputs and the
- * others' as known ones. The threshold is the strictest that rejects at most {@code maxFalseReject} of the known
- * groups; the share of unknown groups it still accepts is its measured false-accept rate. Scores spread less as
- * groups grow, so each group size gets its own threshold.
+ * When a group of answers is "none of the reference LLMs": its best score does not reach a threshold, chosen on
+ * held-out questions. Known inputs are the held-out groups as the classifier fitted on every label's training
+ * answers scores them (as the deciding classifier will see an LLM it knows); unknown inputs are each label's
+ * held-out groups as scored by a classifier fitted without that label (each label left out in turn). The threshold
+ * is the strictest that rejects at most {@code maxFalseReject} of the known groups; the share of unknown groups it
+ * still accepts is its measured false-accept rate (slightly pessimistic for the probe and k-NN, whose scores run
+ * higher with one label fewer). Scores spread less as groups grow, so each group size gets its own threshold.
  *
  * @param answers         the group size it was chosen for
  * @param threshold       on {@link Identifier.Method#confidence}: a group is accepted when its confidence is at
@@ -73,6 +74,9 @@ public record UnknownThreshold(Identifier.Method method, int answers, double thr
             for (int l = 0; l < numLabels; l++) byLabel.add(new ArrayList<>());
             unknownByLabel.put(n, byLabel);
         }
+        Evidence all = Identifier.fit(backend, train.x(), train.label(), numLabels, o).evidence(backend, heldOut.x());
+        for (var e : groups.entrySet())
+            for (int[] g : e.getValue()) known.get(e.getKey()).add(all.combine(g).confidence());
         for (int left = 0; left < numLabels; left++) {
             final int l = left;
             EmbeddedViews rest = train.select(i -> train.label()[i] != l);
@@ -81,14 +85,12 @@ public record UnknownThreshold(Identifier.Method method, int answers, double thr
             for (int i = 0; i < remapped.length; i++) remapped[i] = rest.label()[i] - (rest.label()[i] > l ? 1 : 0);
             Evidence ev = Identifier.fit(backend, rest.x(), remapped, numLabels - 1, o).evidence(backend, heldOut.x());
             for (var e : groups.entrySet())
-                for (int[] g : e.getValue()) {
-                    double c = ev.combine(g).confidence();
-                    if (heldOut.label()[g[0]] != l) known.get(e.getKey()).add(c);
-                    else {
+                for (int[] g : e.getValue())
+                    if (heldOut.label()[g[0]] == l) {
+                        double c = ev.combine(g).confidence();
                         unknown.get(e.getKey()).add(c);
                         unknownByLabel.get(e.getKey()).get(l).add(c);
                     }
-                }
         }
         for (int n : groups.keySet()) {
             if (known.get(n).isEmpty() || unknown.get(n).isEmpty()) continue;
