@@ -122,6 +122,50 @@ final class Charts {
         return c.finish();
     }
 
+    /**
+     * Accuracy against the number of answers per decision: one line per series (a model and a method), x at the
+     * sizes measured (evenly spaced, labelled by size), y from 0 to 100 %, a dashed line at chance.
+     *
+     * @param values {@code values[series][i]} in [0, 1] at {@code sizes.get(i)}, NaN where not measured
+     */
+    static byte[] lines(String ext, String title, List<Integer> sizes, List<String> series, double[][] values, double chance) {
+        int left = 60, top = 44, plotW = 360, plotH = 220, legendW = 12 + (int) Math.ceil(7.0 * series.stream().mapToInt(String::length).max().orElse(8));
+        int width = left + plotW + 30 + legendW, height = Math.max(top + plotH + 50, top + 22 * series.size() + 20);
+        Canvas c = Canvas.forExtension(ext, width, height);
+        c.text(left, 26, title, 14, INK, Canvas.Anchor.START, true, 0);
+        c.rect(left, top, plotW, plotH, null, GRID);
+        for (int pct = 0; pct <= 100; pct += 20) {
+            double y = top + plotH - plotH * pct / 100.0;
+            c.line(left, y, left + plotW, y, GRID, 0.6);
+            c.text(left - 6, y + 4, pct + "%", 10, INK, Canvas.Anchor.END, false, 0);
+        }
+        int n = sizes.size();
+        double step = n > 1 ? (plotW - 40.0) / (n - 1) : 0;
+        for (int i = 0; i < n; i++)
+            c.text(left + 20 + i * step, top + plotH + 16, String.valueOf(sizes.get(i)), 11, INK, Canvas.Anchor.MIDDLE, false, 0);
+        c.text(left + plotW / 2.0, top + plotH + 36, "answers per decision", 11, INK, Canvas.Anchor.MIDDLE, false, 0);
+        double cy = top + plotH - plotH * chance;
+        for (double x = left; x < left + plotW; x += 8) c.line(x, cy, Math.min(x + 4, left + plotW), cy, Color.GRAY, 0.8);
+        c.text(left + plotW - 4, cy - 4, "chance", 9, Color.GRAY, Canvas.Anchor.END, false, 0);
+        for (int s = 0; s < series.size(); s++) {
+            Color col = colour(s);
+            double px = Double.NaN, py = Double.NaN;
+            for (int i = 0; i < n; i++) {
+                double v = values[s][i];
+                if (Double.isNaN(v)) continue;
+                double x = left + 20 + i * step, y = top + plotH - plotH * Math.max(0, Math.min(1, v));
+                if (!Double.isNaN(px)) c.line(px, py, x, y, col, 2);
+                c.marker(shape(s), x, y, 8, col, col.darker());
+                px = x;
+                py = y;
+            }
+            double ly = top + 10 + 22 * s;
+            c.marker(shape(s), left + plotW + 36, ly - 4, 9, col, col.darker());
+            c.text(left + plotW + 48, ly, series.get(s), 11, INK, Canvas.Anchor.START, false, 0);
+        }
+        return c.finish();
+    }
+
     private static Color ramp(double t) {
         t = Math.max(0, Math.min(1, t));
         return new Color((int) Math.round(255 + t * (8 - 255)), (int) Math.round(255 + t * (48 - 255)), (int) Math.round(255 + t * (107 - 255)));

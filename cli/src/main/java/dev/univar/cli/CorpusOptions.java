@@ -54,7 +54,7 @@ final class CorpusOptions {
         Corpus c = Corpus.read(corpus, map, msg -> err.println("univar " + command + ": notice: " + msg));
         if (c.size() == 0) throw new InputException(corpus, 0, "the corpus is empty: no QA pairs");
         if (c.models().size() < 2)
-            throw new IllegalArgumentException(corpus + ": the corpus holds a single LLM (" + c.models().iterator().next()
+            throw new InputException(corpus, 0, "the corpus holds a single LLM (" + c.models().iterator().next()
                     + "); telling LLMs apart needs at least 2");
         if (!noClean) {
             CorpusCleaner.Result r = CorpusCleaner.clean(c);

@@ -32,21 +32,38 @@ final class Embeddings {
 
     static float[][] embed(String modelSpec, Device device, CorpusOptions corpus, List<String> texts, PrintStream err,
                            String command) throws IOException {
+        return embedParts(modelSpec, device, corpus, List.of(texts), err, command)[0];
+    }
+
+    /**
+     * Embeds several lists of texts with one loaded model, each list its own cache entry (a reference corpus is
+     * embedded once, whatever is identified against it).
+     */
+    static float[][][] embedParts(String modelSpec, Device device, CorpusOptions corpus, List<List<String>> parts, PrintStream err,
+                                  String command) throws IOException {
         long start = System.nanoTime();
         try (EmbeddingModel model = load(modelSpec, device, err)) {
             Path dir = model.dir();
             Progress progress = new Progress(err);
             CachedEmbedder embedder = new CachedEmbedder(model, corpus.maxLength, corpus.batchSize, ModelStore.home().resolve("cache"),
                     device.precision().name());
-            float[][] m = embedder.embed(texts, done -> {
-                double s = (System.nanoTime() - start) / 1e9;
-                progress.progress(done, texts.isEmpty() ? 1 : (double) done / texts.size(), s > 0 ? done / s : 0);
-            });
+            int total = parts.stream().mapToInt(List::size).sum();
+            float[][][] out = new float[parts.size()][][];
+            int before = 0;
+            for (int p = 0; p < parts.size(); p++) {
+                final int base = before;
+                out[p] = embedder.embed(parts.get(p), d -> {
+                    int done = base + d;
+                    double s = (System.nanoTime() - start) / 1e9;
+                    progress.progress(done, total == 0 ? 1 : (double) done / total, s > 0 ? done / s : 0);
+                });
+                before += parts.get(p).size();
+            }
             progress.endLine();
-            err.printf(Locale.ROOT, "univar %s: %d views embedded with %s in %.1f s%n", command, texts.size(),
+            err.printf(Locale.ROOT, "univar %s: %d views embedded with %s in %.1f s%n", command, total,
                     Outputs.modelInput(modelSpec) != null || modelSpec.equals("minilm") ? dir.getFileName() : modelSpec,
                     (System.nanoTime() - start) / 1e9);
-            return m;
+            return out;
         }
     }
 }

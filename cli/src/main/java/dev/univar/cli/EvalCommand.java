@@ -6,8 +6,13 @@ import com.google.gson.JsonObject;
 import dev.univar.corpus.Corpus;
 import dev.univar.corpus.Key;
 import dev.univar.corpus.QuestionSplit;
+import dev.univar.values.AnswerGroups;
+import dev.univar.values.EmbeddedViews;
 import dev.univar.values.Identification;
+import dev.univar.values.Identifier;
+import dev.univar.values.KeyLabels;
 import dev.univar.values.LinearProbe;
+import dev.univar.values.UnknownThreshold;
 import dev.univar.values.Metrics;
 import dev.univar.values.Views;
 import picocli.CommandLine.Command;
@@ -19,7 +24,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.TreeMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "eval", mixinStandardHelpOptions = true,
@@ -68,6 +73,12 @@ final class EvalCommand implements Callable<Integer> {
                 description = "What is identified: the LLM, the language, or the LLM in a language (the key). Default: ${DEFAULT-VALUE}.")
         String label;
 
+        @Option(names = "--answers-per-decision", defaultValue = "1", paramLabel = "N",
+                description = {"Held-out views of one key (on different questions) combined into one decision, as `identify` "
+                        + "combines answers: summed log-probabilities (probe), summed votes (k-NN), mean distance (centroid). "
+                        + "1 is the paper's protocol. Accuracy for 1, 2, 5 and 10 is reported whatever N is. Default: ${DEFAULT-VALUE}."})
+        int answersPerDecision = 1;
+
         Settings copy() {
             Settings s = new Settings();
             s.split = split;
@@ -77,6 +88,7 @@ final class EvalCommand implements Callable<Integer> {
             s.probe = probe;
             s.viewSize = viewSize;
             s.label = label;
+            s.answersPerDecision = answersPerDecision;
             return s;
         }
 
@@ -87,8 +99,22 @@ final class EvalCommand implements Callable<Integer> {
             Check.strictlyBetween("--test-fraction", testFraction, 0, 1);
             Check.atLeast("--knn", knn, 1);
             Check.atLeast("--view-size", viewSize, 1);
+            Check.atLeast("--answers-per-decision", answersPerDecision, 1);
+        }
+
+        KeyLabels.Label labelKind() {
+            return KeyLabels.Label.parse(label);
+        }
+
+        /** The engine's settings: k-NN, centroid and (with --probe) the probe, unknown-LLM thresholds included. */
+        Identification.Settings engine() {
+            return new Identification.Settings(knn, probe ? LinearProbe.Options.defaults(seed) : null, answersPerDecision,
+                    Identification.Settings.CURVE, VALIDATION_FRACTION, true, Identification.Settings.MAX_FALSE_REJECT, seed);
         }
     }
+
+    /** Share of the training questions the probe's temperature is fitted on. */
+    static final double VALIDATION_FRACTION = 0.2;
 
     /** One evaluated model's row. */
     record Row(String name, Identification id) {
@@ -120,28 +146,40 @@ final class EvalCommand implements Callable<Integer> {
         QuestionSplit split = QuestionSplit.of(c, s.testFraction, s.seed);
         List<Views.View> train = Views.build(c.restrictTo(split.train()).byKey(), s.viewSize, s.seed, "training answers", co.answersOnly());
         List<Views.View> test = Views.build(c.restrictTo(split.test()).byKey(), s.viewSize, s.seed + 1, "held-out answers", co.answersOnly());
-        Classes classes = classes(train, test, s);
-        List<String> labels = classes.names();
+        KeyLabels labels = labels(train, test, s);
         if (labels.size() < 2)
             throw new IllegalArgumentException("the corpus has a single " + (s.label.equals("lang") ? "language" : "label")
-                    + " (" + labels.getFirst() + "); --label " + s.label + " needs at least 2");
-        int[] yTrain = classes.train(), yTest = classes.test();
+                    + " (" + labels.names().getFirst() + "); --label " + s.label + " needs at least 2");
         err.printf(Locale.ROOT, "univar eval: %d training views (%d questions), %d test views (%d questions), %d labels%n",
                 train.size(), split.train().size(), test.size(), split.test().size(), labels.size());
+        checkGroups(test, s);
         List<String> texts = new ArrayList<>();
         train.forEach(v -> texts.add(v.text()));
         test.forEach(v -> texts.add(v.text()));
         List<Row> rows = new ArrayList<>();
         for (String model : models) {
             float[][] all = Embeddings.embed(model, device, co, texts, err, "eval");
-            float[][] xTrain = java.util.Arrays.copyOfRange(all, 0, train.size()), xTest = java.util.Arrays.copyOfRange(all, train.size(), all.length);
+            EmbeddedViews xTrain = labels.embedded(train, java.util.Arrays.copyOfRange(all, 0, train.size()));
+            EmbeddedViews xTest = labels.embedded(test, java.util.Arrays.copyOfRange(all, train.size(), all.length));
             // k-NN and the probe are small dense jobs on the embeddings: they stay on the CPU whatever --device says.
             try (var backend = Device.cpu(device.threads()).open()) {
-                rows.add(new Row(model, Identification.run(backend, xTrain, yTrain, xTest, yTest, labels.size(), s.knn,
-                        s.probe ? LinearProbe.Options.defaults(s.seed) : null)));
+                rows.add(new Row(model, Identification.run(backend, xTrain, xTest, labels.size(), s.engine())));
             }
         }
-        return new Result(labels, rows, train.size(), test.size(), split, s);
+        return new Result(labels.names(), rows, train.size(), test.size(), split, s);
+    }
+
+    /** Every key must have --answers-per-decision held-out views on different questions (a data limit: exit 1). */
+    static void checkGroups(List<Views.View> test, Settings s) {
+        List<Key> keys = List.copyOf(new java.util.TreeSet<>(test.stream().map(Views.View::key).toList()));
+        EmbeddedViews v = KeyLabels.of(keys, KeyLabels.Label.MODEL_LANG).embedded(test, new float[test.size()][0]);
+        int shortOne = AnswerGroups.shortSource(v, s.answersPerDecision);
+        if (shortOne >= 0) {
+            int have = AnswerGroups.maxSize(v.select(i -> v.source()[i] == shortOne));
+            throw new IllegalArgumentException("key " + keys.get(shortOne) + " has " + have + " held-out "
+                    + (s.viewSize == 1 ? "answers" : "views") + " on different questions, fewer than --answers-per-decision "
+                    + s.answersPerDecision + " (a larger --test-fraction holds out more questions)");
+        }
     }
 
     /**
@@ -149,11 +187,14 @@ final class EvalCommand implements Callable<Integer> {
      * language, for {@code --label lang} the key without its LLM. Classes are these pairs, never their printed names.
      */
     static Key label(Key k, Settings s) {
-        return switch (s.label) {
-            case "model" -> new Key(k.model(), "");
-            case "lang" -> new Key("", k.lang());
-            default -> k;
-        };
+        return KeyLabels.classOf(k, s.labelKind());
+    }
+
+    static KeyLabels labels(List<Views.View> train, List<Views.View> test, Settings s) {
+        List<Key> keys = new ArrayList<>();
+        train.forEach(v -> keys.add(v.key()));
+        test.forEach(v -> keys.add(v.key()));
+        return KeyLabels.of(keys, s.labelKind());
     }
 
     /** The classes in key order, their printed names, and each view's class index. */
@@ -161,33 +202,75 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     static Classes classes(List<Views.View> train, List<Views.View> test, Settings s) {
-        TreeMap<Key, Integer> index = new TreeMap<>();
-        train.forEach(v -> index.put(label(v.key(), s), 0));
-        test.forEach(v -> index.put(label(v.key(), s), 0));
-        List<String> names = new ArrayList<>();
-        for (var e : index.entrySet()) {
-            e.setValue(names.size());
-            Key k = e.getKey();
-            names.add(k.model().isEmpty() ? k.lang() : k.lang().isEmpty() ? k.model() : k.toString());
-        }
-        return new Classes(List.copyOf(names), train.stream().mapToInt(v -> index.get(label(v.key(), s))).toArray(),
-                test.stream().mapToInt(v -> index.get(label(v.key(), s))).toArray());
+        KeyLabels l = labels(train, test, s);
+        return new Classes(l.names(), train.stream().mapToInt(v -> l.indexOf(v.key())).toArray(),
+                test.stream().mapToInt(v -> l.indexOf(v.key())).toArray());
     }
 
     static String table(Result r) {
         StringBuilder sb = new StringBuilder();
         int w = Math.max(8, r.rows().stream().mapToInt(x -> x.name().length()).max().orElse(8));
+        List<Identifier.Method> methods = r.settings().engine().methods();
         String head = "  acc@1  acc@3  acc@5 acc@10  F1(w)";
-        sb.append(String.format(Locale.ROOT, "%-" + w + "s  %-36s%s%n", "", "k-NN", r.settings().probe ? "  linear probe" : ""));
-        sb.append(String.format(Locale.ROOT, "%-" + w + "s %s%s%n", "model", head, r.settings().probe ? "  " + head : ""));
+        sb.append(String.format(Locale.ROOT, "%-" + w + "s", ""));
+        for (Identifier.Method m : methods) sb.append(String.format(Locale.ROOT, "  %-36s", m.title()));
+        sb.append('\n').append(String.format(Locale.ROOT, "%-" + w + "s", "model"));
+        for (int i = 0; i < methods.size(); i++) sb.append(i == 0 ? " " : "  ").append(head);
+        sb.append('\n');
         for (Row row : r.rows()) {
-            sb.append(String.format(Locale.ROOT, "%-" + w + "s %s", row.name(), cells(row.id().knn())));
-            if (row.id().probe() != null) sb.append("  ").append(cells(row.id().probe()));
+            sb.append(String.format(Locale.ROOT, "%-" + w + "s ", row.name()));
+            for (int i = 0; i < methods.size(); i++) sb.append(i == 0 ? "" : "  ").append(cells(row.id().methods().get(methods.get(i)).metrics()));
             sb.append('\n');
         }
-        sb.append(String.format(Locale.ROOT, "%d labels (chance acc@1 %.1f%%), %d training and %d test views of %d QA pair(s), question-level split%n",
-                r.labels().size(), 100.0 / r.labels().size(), r.nTrain(), r.nTest(), r.settings().viewSize));
+        int n = r.settings().answersPerDecision;
+        sb.append(String.format(Locale.ROOT, "%d labels (chance acc@1 %.1f%%), %d training and %d test views of %d QA pair(s), "
+                        + "question-level split; %d decisions of %d view(s) each%n",
+                r.labels().size(), 100.0 / r.labels().size(), r.nTrain(), r.nTest(), r.settings().viewSize,
+                r.rows().isEmpty() ? 0 : r.rows().getFirst().id().decisions(), n));
+        // Accuracy against the number of held-out answers combined per decision.
+        java.util.SortedSet<Integer> sizes = new java.util.TreeSet<>();
+        for (Row row : r.rows()) row.id().methods().values().forEach(m -> sizes.addAll(m.accuracyByAnswers().keySet()));
+        sb.append(String.format(Locale.ROOT, "%nacc@1 by answers per decision (views of one key on different questions)%n%-" + w + "s  %-12s", "model", "method"));
+        for (int k : sizes) sb.append(String.format(Locale.ROOT, " %6s", "N=" + k));
+        sb.append('\n');
+        for (Row row : r.rows())
+            for (var e : row.id().methods().entrySet()) {
+                sb.append(String.format(Locale.ROOT, "%-" + w + "s  %-12s", row.name(), e.getKey().title()));
+                for (int k : sizes) {
+                    Double a = e.getValue().accuracyByAnswers().get(k);
+                    sb.append(a == null ? "      -" : String.format(Locale.ROOT, " %6.2f", 100 * a));
+                }
+                sb.append('\n');
+            }
+        for (Row row : r.rows()) {
+            Identification.MethodResult p = row.id().methods().get(Identifier.Method.PROBE);
+            if (p == null || p.eceBefore().isEmpty()) continue;
+            var t = row.id().temperature();
+            sb.append(String.format(Locale.ROOT, "%s: probe ECE on held-out answers %.4f -> %.4f with temperature %.3f "
+                            + "(fitted on %d validation views: ECE %.4f -> %.4f%s)%n", row.name(), p.eceBefore().get(1),
+                    p.eceAfter().get(1), t.value(), t.validationViews(), t.validationEceBefore(), t.validationEceAfter(),
+                    t.used() ? "" : "; not used, it did not lower the ECE"));
+        }
+        // The unknown-LLM threshold at the decisions' size.
+        boolean header = false;
+        for (Row row : r.rows())
+            for (var e : row.id().methods().entrySet()) {
+                UnknownThreshold u = e.getValue().unknown().get(n);
+                if (u == null) continue;
+                if (!header) {
+                    sb.append(String.format(Locale.ROOT, "unknown LLM (each LLM left out in turn), %d answer(s) per decision:%n", n));
+                    header = true;
+                }
+                sb.append(String.format(Locale.ROOT, "  %-" + w + "s  %-12s %s; false accepts %.1f%%, false rejects %.1f%%%n", row.name(),
+                        e.getKey().title(), describe(u), 100 * u.falseAcceptRate(), 100 * u.falseRejectRate()));
+            }
         return sb.toString();
+    }
+
+    /** "probability < 0.62 is unknown", "never flags" */
+    static String describe(UnknownThreshold u) {
+        if (u.acceptsAll()) return "never flags (no threshold helps)";
+        return String.format(Locale.ROOT, "unknown when %s %s %.4f", u.method().confidence(), u.method().higherIsBetter() ? "<" : ">", u.threshold());
     }
 
     private static String cells(Metrics m) {
@@ -201,12 +284,34 @@ final class EvalCommand implements Callable<Integer> {
         for (Row row : r.rows()) {
             JsonObject m = new JsonObject();
             m.addProperty("name", row.name());
-            m.add("knn", metrics(row.id().knn()));
-            if (row.id().probe() != null) m.add("probe", metrics(row.id().probe()));
-            JsonObject conf = new JsonObject();
-            conf.add("knn", matrix(row.id().knn().confusion()));
-            if (row.id().probe() != null) conf.add("probe", matrix(row.id().probe().confusion()));
+            JsonObject conf = new JsonObject(), curve = new JsonObject(), unknown = new JsonObject();
+            for (var e : row.id().methods().entrySet()) {
+                String id = e.getKey().id();
+                m.add(id, metrics(e.getValue().metrics()));
+                conf.add(id, matrix(e.getValue().metrics().confusion()));
+                curve.add(id, bySize(e.getValue().accuracyByAnswers()));
+                JsonArray u = new JsonArray();
+                e.getValue().unknown().values().forEach(t -> u.add(threshold(t, r.labels())));
+                unknown.add(id, u);
+            }
             m.add("confusion", conf);
+            m.add("accuracy_by_answers", curve);
+            Identification.MethodResult p = row.id().methods().get(Identifier.Method.PROBE);
+            if (p != null) {
+                var t = row.id().temperature();
+                JsonObject c = new JsonObject();
+                c.addProperty("temperature", t.value());
+                c.addProperty("fitted_temperature", t.fitted());
+                c.addProperty("temperature_used", t.used());
+                c.addProperty("validation_views", t.validationViews());
+                number(c, "validation_ece_before", t.validationEceBefore());
+                number(c, "validation_ece_after", t.validationEceAfter());
+                c.add("ece_before", bySize(p.eceBefore()));
+                c.add("ece_after", bySize(p.eceAfter()));
+                c.addProperty("bins", dev.univar.values.Calibration.BINS);
+                m.add("probe_calibration", c);
+            }
+            m.add("unknown", unknown);
             models.add(m);
         }
         root.add("models", models);
@@ -215,12 +320,44 @@ final class EvalCommand implements Callable<Integer> {
         root.addProperty("n_train", r.nTrain());
         root.addProperty("n_test", r.nTest());
         root.addProperty("view_size", r.settings().viewSize);
+        root.addProperty("answers_per_decision", r.settings().answersPerDecision);
+        root.addProperty("n_decisions", r.rows().isEmpty() ? 0 : r.rows().getFirst().id().decisions());
         root.addProperty("knn_k", r.settings().knn);
         root.addProperty("seed", r.settings().seed);
         root.addProperty("test_fraction", r.settings().testFraction);
         root.add("train_questions", strings(List.copyOf(r.split().train())));
         root.add("test_questions", strings(List.copyOf(r.split().test())));
-        return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(root) + "\n";
+        return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().serializeNulls().create().toJson(root) + "\n";
+    }
+
+    static JsonObject threshold(UnknownThreshold t, List<String> labels) {
+        JsonObject o = new JsonObject();
+        o.addProperty("answers", t.answers());
+        o.addProperty("score", t.method().confidence());
+        o.addProperty("unknown_when", t.acceptsAll() ? "never" : t.method().higherIsBetter() ? "below" : "above");
+        number(o, "threshold", t.threshold());
+        o.addProperty("false_accept_rate", t.falseAcceptRate());
+        o.addProperty("false_reject_rate", t.falseRejectRate());
+        o.addProperty("unknown_groups", t.unknownGroups());
+        o.addProperty("known_groups", t.knownGroups());
+        if (t.falseAcceptByLabel().length == labels.size()) {
+            JsonObject by = new JsonObject();
+            for (int i = 0; i < labels.size(); i++) number(by, labels.get(i), t.falseAcceptByLabel()[i]);
+            o.add("false_accept_rate_by_left_out", by);
+        }
+        return o;
+    }
+
+    private static JsonObject bySize(Map<Integer, Double> m) {
+        JsonObject o = new JsonObject();
+        m.forEach((k, v) -> number(o, String.valueOf(k), v));
+        return o;
+    }
+
+    /** NaN and infinities have no JSON spelling: null. */
+    static void number(JsonObject o, String name, double v) {
+        if (Double.isFinite(v)) o.addProperty(name, v);
+        else o.add(name, com.google.gson.JsonNull.INSTANCE);
     }
 
     private static JsonObject metrics(Metrics m) {

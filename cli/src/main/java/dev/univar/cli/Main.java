@@ -12,7 +12,8 @@ public final class Main implements Runnable {
 
     /** The subcommands, in the order the help lists them. */
     static final List<Class<?>> SUBCOMMANDS = List.of(DemoCommand.class, EmbedCommand.class, TokenizeCommand.class,
-            TokenizerCommand.class, InitCommand.class, TrainCommand.class, EvalCommand.class, MapCommand.class,
+            TokenizerCommand.class, InitCommand.class, TrainCommand.class, EvalCommand.class, IdentifyCommand.class,
+            MapCommand.class,
             CompareCommand.class, ReportCommand.class, BenchCommand.class, QuestionsCommand.class,
             CollectCommand.class, TranslateCommand.class, ModelsCommand.class, CommandLine.HelpCommand.class);
 

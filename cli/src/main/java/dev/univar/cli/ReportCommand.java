@@ -68,6 +68,7 @@ final class ReportCommand implements Callable<Integer> {
         es.probe = probe;
         es.viewSize = evalViewSize;
         es.label = label;
+        es.answersPerDecision = 1;
         MapCommand.Settings ms = new MapCommand.Settings();
         ms.viewSize = mapViewSize;
         ms.method = method;
@@ -156,11 +157,10 @@ final class ReportCommand implements Callable<Integer> {
                 eval.labels().size(), 100.0 / eval.labels().size(), eval.nTrain(), eval.nTest(), evalViewSize, testFraction, seed, knn)))
                 .append("</p>\n<table><tr><th>model</th><th>method</th><th>acc@1</th><th>acc@3</th><th>acc@5</th><th>acc@10</th>"
                         + "<th>precision (w)</th><th>recall (w)</th><th>F1 (w)</th><th>F1 (macro)</th></tr>\n");
-        for (EvalCommand.Row row : eval.rows()) {
-            appendRow(h, row.name(), "k-NN", row.id().knn());
-            if (row.id().probe() != null) appendRow(h, row.name(), "linear probe", row.id().probe());
-        }
+        for (EvalCommand.Row row : eval.rows())
+            for (var e : row.id().methods().entrySet()) appendRow(h, row.name(), e.getKey().title(), e.getValue().metrics());
         h.append("</table>\n");
+        appendAnswersPerDecision(h, eval);
         if (languages != null) {
             h.append("<h2>Language or LLM?</h2>\n<p>").append(Outputs.xml(String.format(Locale.ROOT,
                     "The same views identified by LLM (%d classes) and by language (%d classes), k-NN acc@1. Scores above "
@@ -196,6 +196,57 @@ final class ReportCommand implements Callable<Integer> {
                         .append(td(cmp.energy()[a][b])).append(td(cmp.energyP()[a][b])).append("</tr>\n");
         h.append("</table>\n</body></html>\n");
         return h.toString();
+    }
+
+    /**
+     * Accuracy against the number of held-out answers combined per decision (a chart), the probe's calibration and
+     * the unknown-LLM thresholds.
+     */
+    private static void appendAnswersPerDecision(StringBuilder h, EvalCommand.Result eval) {
+        java.util.TreeSet<Integer> sizes = new java.util.TreeSet<>();
+        List<String> series = new ArrayList<>();
+        List<java.util.Map<Integer, Double>> curves = new ArrayList<>();
+        for (EvalCommand.Row row : eval.rows())
+            for (var e : row.id().methods().entrySet()) {
+                sizes.addAll(e.getValue().accuracyByAnswers().keySet());
+                series.add(row.name() + " " + e.getKey().title());
+                curves.add(e.getValue().accuracyByAnswers());
+            }
+        List<Integer> xs = List.copyOf(sizes);
+        double[][] v = new double[series.size()][xs.size()];
+        for (int s = 0; s < v.length; s++)
+            for (int i = 0; i < xs.size(); i++) v[s][i] = curves.get(s).getOrDefault(xs.get(i), Double.NaN);
+        h.append("<h3>Combining answers</h3>\n<p>").append(Outputs.xml("Top-1 accuracy when held-out answers of one key on "
+                + "different questions are combined into one decision, as `univar identify` combines them (summed "
+                + "log-probabilities for the probe, summed votes for k-NN, mean distance to the key centroids).")).append("</p>\n<figure>")
+                .append(new String(Charts.lines("svg", "Accuracy against answers per decision", xs, series, v,
+                        1.0 / Math.max(1, eval.labels().size())), StandardCharsets.UTF_8)).append("</figure>\n");
+        h.append("<table><tr><th>model</th><th>method</th>");
+        for (int n : xs) h.append("<th>N = ").append(n).append("</th>");
+        h.append("<th>unknown LLM at N = 1: rule</th><th>false accepts</th><th>false rejects</th></tr>\n");
+        int s = 0;
+        for (EvalCommand.Row row : eval.rows())
+            for (var e : row.id().methods().entrySet()) {
+                h.append("<tr><td class=\"name\">").append(Outputs.xml(row.name())).append("</td><td class=\"name\">")
+                        .append(e.getKey().title()).append("</td>");
+                for (int i = 0; i < xs.size(); i++) h.append(Double.isNaN(v[s][i]) ? "<td></td>" : pct(v[s][i]));
+                dev.univar.values.UnknownThreshold u = e.getValue().unknown().get(1);
+                if (u == null) h.append("<td></td><td></td><td></td>");
+                else h.append("<td class=\"name\">").append(Outputs.xml(EvalCommand.describe(u))).append("</td>")
+                        .append(pct(u.falseAcceptRate())).append(pct(u.falseRejectRate()));
+                h.append("</tr>\n");
+                s++;
+            }
+        h.append("</table>\n");
+        for (EvalCommand.Row row : eval.rows()) {
+            var p = row.id().methods().get(dev.univar.values.Identifier.Method.PROBE);
+            if (p == null || p.eceBefore().isEmpty()) continue;
+            var t = row.id().temperature();
+            h.append("<p>").append(Outputs.xml(String.format(Locale.ROOT, "%s, linear probe: expected calibration error on "
+                            + "held-out answers %.4f at temperature 1, %.4f at temperature %.3f (fitted on a validation part of the "
+                            + "training questions%s).", row.name(), p.eceBefore().get(1), p.eceAfter().get(1), t.value(),
+                    t.used() ? "" : "; not used: it did not lower the validation error"))).append("</p>\n");
+        }
     }
 
     private static void appendRow(StringBuilder h, String model, String method, Metrics m) {

@@ -79,6 +79,30 @@ final class AnalysisFixtures {
         return out;
     }
 
+    /** The bundled sample: 8 LLMs × 62 PCT propositions, one answer each. */
+    static Path bundledSample() {
+        return Path.of(System.getProperty("univar.root", ".."), "data", "sample", "pct-answers.csv");
+    }
+
+    /**
+     * The bundled sample with the bare proposition as the question (the second paragraph of each templated prompt;
+     * the whole prompt is ~70 tokens, which would leave the answer no room at the tests' short --max-length),
+     * without the LLMs in {@code leaveOut}. Columns question_id, question, answer, model, lang.
+     */
+    static Path sampleWithPropositions(Path dir, String name, Set<String> leaveOut) throws IOException {
+        Path out = dir.resolve(name);
+        try (Writer w = Files.newBufferedWriter(out, StandardCharsets.UTF_8);
+             CSVPrinter p = new CSVPrinter(w, CSVFormat.RFC4180)) {
+            p.printRecord("question_id", "question", "answer", "model", "lang");
+            for (CSVRecord rec : readCsv(bundledSample())) {
+                if (leaveOut.contains(rec.get("model"))) continue;
+                String[] paragraphs = rec.get("question").split("\n\n");
+                p.printRecord(rec.get("question_id"), paragraphs[1].strip(), rec.get("answer"), rec.get("model"), rec.get("lang"));
+            }
+        }
+        return out;
+    }
+
     /**
      * A synthetic corpus whose model names and answers carry markup, quotes and ampersands: 3 LLMs × 10 questions
      * × 3 answers, each LLM with its own stance so the embeddings separate them.

@@ -103,6 +103,35 @@ class EvalCommandTest {
     }
 
     @Test
+    void answersPerDecisionCombineHeldOutAnswersOfOneKey() throws IOException {
+        // 3 LLMs × 10 questions × 3 answers; 2 held-out questions, so a key has 2 answers on different questions.
+        Path hostile = hostileCorpus(dir), out = dir.resolve("n2.json");
+        Run r = run("eval", "--corpus", hostile.toString(), "--max-length", "32", "--knn", "5", "--probe",
+                "--answers-per-decision", "2", "--output", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        JsonObject json = JsonParser.parseString(Files.readString(out)).getAsJsonObject();
+        assertEquals(2, json.get("answers_per_decision").getAsInt());
+        assertEquals(json.get("n_test").getAsInt(), json.get("n_decisions").getAsInt(), "every held-out answer anchors one decision");
+        JsonObject model = json.getAsJsonArray("models").get(0).getAsJsonObject();
+        for (String method : List.of("knn", "probe", "centroid")) {
+            JsonObject curve = model.getAsJsonObject("accuracy_by_answers").getAsJsonObject(method);
+            assertEquals(Set.of("1", "2"), curve.keySet(), "sizes the held-out questions allow");
+            assertEquals(curve.get("2").getAsDouble(), model.getAsJsonObject(method).get("acc@1").getAsDouble(), 1e-12);
+            assertEquals(1, model.getAsJsonObject("unknown").getAsJsonArray(method).get(0).getAsJsonObject().get("answers").getAsInt());
+        }
+        JsonObject cal = model.getAsJsonObject("probe_calibration");
+        assertTrue(cal.get("temperature").getAsDouble() > 0 && cal.has("ece_before") && cal.has("ece_after"), cal.toString());
+        assertTrue(r.out().contains("probe ECE on held-out answers"), r.out());
+
+        r = run("eval", "--corpus", hostile.toString(), "--max-length", "32", "--answers-per-decision", "3", "--output", out.toString());
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("has 2 held-out answers on different questions, fewer than --answers-per-decision 3"), r.err());
+        r = run("eval", "--corpus", hostile.toString(), "--answers-per-decision", "0", "--output", out.toString());
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("--answers-per-decision must be at least 1, got 0"), r.err());
+    }
+
+    @Test
     void modelLangClassesAreKeyPairsNotPrintedNames() {
         // Model a/b in language en and model a in language b/en print alike; they are two classes, not one.
         EvalCommand.Settings s = new EvalCommand.Settings();

@@ -41,7 +41,8 @@ class ReportCommandTest {
         assertTrue(text.contains("Tom &amp; Jerry&#39;s &quot;LLM&quot;"));
         assertTrue(text.contains("<h2>Identifying LLMs</h2>") && text.contains("<h2>Value map</h2>")
                 && text.contains("<h2>Distances between keys</h2>"));
-        assertEquals(2, count(text, "<svg "), "map and heatmap inline");
+        assertEquals(3, count(text, "<svg "), "accuracy against answers per decision, map and heatmap inline");
+        assertTrue(text.contains("<h3>Combining answers</h3>"));
         // Nothing is fetched: no src/href attributes at all (the SVG namespace is a name, not a fetch).
         assertFalse(Pattern.compile("\\b(src|href)\\s*=", Pattern.CASE_INSENSITIVE).matcher(text).find());
         assertFalse(text.replace("xmlns=\"http://www.w3.org/2000/svg\"", "").matches("(?s).*https?://.*"));

@@ -20,9 +20,14 @@ public record QuestionSplit(Set<String> train, Set<String> test) {
     }
 
     public static QuestionSplit of(Corpus corpus, double testFraction, long seed) {
+        return of(corpus.questionIds(), testFraction, seed);
+    }
+
+    /** The split of these question ids (their order does not matter; repeats count once). */
+    public static QuestionSplit of(java.util.Collection<String> questionIds, double testFraction, long seed) {
         if (!(testFraction > 0 && testFraction < 1))
             throw new IllegalArgumentException("test fraction must be between 0 and 1, got " + testFraction);
-        List<String> ids = new ArrayList<>(corpus.questionIds());
+        List<String> ids = new ArrayList<>(new LinkedHashSet<>(questionIds));
         if (ids.size() < 2) throw new IllegalArgumentException("a question-level split needs at least 2 distinct questions, found " + ids.size());
         Collections.sort(ids);
         Collections.shuffle(ids, new Random(seed));
