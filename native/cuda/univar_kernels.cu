@@ -66,7 +66,8 @@ extern "C" {
 // ---------------------------------------------------------------------------------------------------------
 
 // out[tok, :] = word[ids[tok], :] + position[tok % seq, :] + token_type[type_ids[tok], :] for tok < tokens.
-// type_ids nullable (all type 0). Ids are checked on the host before the launch.
+// type_ids nullable (all type 0); position nullable (no position table: the term is absent). Ids are checked on
+// the host before the launch.
 // Launch: grid (tokens), block any (128); threads stride over hidden.
 __global__ void embeddings_forward(const int* __restrict__ ids, const int* __restrict__ type_ids,
                                    const float* __restrict__ word, const float* __restrict__ position,
@@ -76,17 +77,17 @@ __global__ void embeddings_forward(const int* __restrict__ ids, const int* __res
     int t = (int) (tok % seq);
     int type = type_ids ? type_ids[tok] : 0;
     const float* w = word + (long long) ids[tok] * hidden;
-    const float* p = position + (long long) t * hidden;
+    const float* p = position ? position + (long long) t * hidden : nullptr;
     const float* ty = token_type + (long long) type * hidden;
     float* o = out + tok * hidden;
     for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
-        float s = w[i] + p[i];  // the CPU's order: (word + position) + type
+        float s = p ? w[i] + p[i] : w[i];  // the CPU's order: (word + position) + type
         o[i] = s + ty[i];
     }
 }
 
 // Backward of embeddings_forward, accumulating: d_word[ids[tok]] += d_out[tok], d_position[tok % seq] += d_out[tok],
-// d_token_type[type_ids[tok]] += d_out[tok] (atomicAdd: several tokens share a row).
+// d_token_type[type_ids[tok]] += d_out[tok] (atomicAdd: several tokens share a row); d_position nullable.
 // Launch: grid (tokens), block any (128).
 __global__ void embeddings_backward(const int* __restrict__ ids, const int* __restrict__ type_ids,
                                     const float* __restrict__ d_out, float* d_word, float* d_position,
@@ -95,13 +96,13 @@ __global__ void embeddings_backward(const int* __restrict__ ids, const int* __re
     int t = (int) (tok % seq);
     int type = type_ids ? type_ids[tok] : 0;
     float* w = d_word + (long long) ids[tok] * hidden;
-    float* p = d_position + (long long) t * hidden;
+    float* p = d_position ? d_position + (long long) t * hidden : nullptr;
     float* ty = d_token_type + (long long) type * hidden;
     const float* g = d_out + tok * hidden;
     for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
         float v = g[i];
         atomicAdd(w + i, v);
-        atomicAdd(p + i, v);
+        if (p) atomicAdd(p + i, v);
         atomicAdd(ty + i, v);
     }
 }

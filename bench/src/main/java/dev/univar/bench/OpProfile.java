@@ -1,9 +1,9 @@
 package dev.univar.bench;
 
 import dev.univar.cpu.CpuBackend;
-import dev.univar.io.BertWeights;
+import dev.univar.model.Weights;
 import dev.univar.io.ModelStore;
-import dev.univar.nn.BertEncoder;
+import dev.univar.model.Encoder;
 import dev.univar.perf.Bench;
 import dev.univar.tensor.Backend;
 import dev.univar.tensor.PackedMatrix;
@@ -58,8 +58,8 @@ public final class OpProfile {
                             }
                         }
                     });
-            var loaded = BertWeights.open(dir);
-            BertEncoder encoder = new BertEncoder(loaded.config(), loaded.weights(), timed);
+            var loaded = Weights.open(dir);
+            Encoder encoder = new Encoder(loaded.weights(), timed);
             Batch input = Bench.randomBatch(batch, seq, loaded.config().vocabSize(), 7);
             Bench.warmUp(() -> encoder.forwardPooled(input), 3);
             timing[0] = true;

@@ -1,6 +1,7 @@
 package dev.univar.cli;
 
-import dev.univar.io.BertConfig;
+import dev.univar.model.BertConfig;
+import dev.univar.model.ModelConfig;
 import dev.univar.nn.ModelInit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -45,8 +46,9 @@ final class InitCommand implements Callable<Integer> {
         if (intermediate != null) Check.atLeast("--intermediate", intermediate, 1);
         Check.atLeast("--max-positions", maxPositions, Check.MIN_MAX_LENGTH);
         if (hidden % heads != 0) throw new UsageException("--hidden " + hidden + " is not divisible by --heads " + heads);
-        BertConfig config = ModelInit.create(tokenizer, layers, hidden, heads, intermediate != null ? intermediate : 4 * hidden,
-                maxPositions, output, seed);
+        int inter = intermediate != null ? intermediate : 4 * hidden;
+        ModelConfig config = ModelInit.create(tokenizer,
+                v -> BertConfig.initial(v.size(), v.padId(), layers, hidden, heads, inter, maxPositions), output, seed);
         int vocab = config.vocabSize();
         System.err.printf("univar init: %d layers, hidden %d, %d heads, vocabulary %d into %s%n", layers, hidden, heads, vocab, output);
         return 0;

@@ -1,5 +1,6 @@
 package dev.univar.cli;
 
+import dev.univar.model.BertConfig;
 import dev.univar.nn.ModelInit;
 import dev.univar.tensor.BackendProvider;
 import dev.univar.tensor.Backends;
@@ -152,7 +153,7 @@ class DeviceOptionTest {
         Path file = dir.resolve("vocab.txt");
         Files.write(file, vocab);
         Path model = dir.resolve("tiny");
-        ModelInit.create(file, 1, 32, 2, 64, 64, model, 0);
+        ModelInit.create(file, v -> BertConfig.initial(v.size(), v.padId(), 1, 32, 2, 64, 64), model, 0);
         return model;
     }
 }

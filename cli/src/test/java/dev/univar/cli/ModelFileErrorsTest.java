@@ -1,6 +1,7 @@
 package dev.univar.cli;
 
 import dev.univar.io.SafeTensors;
+import dev.univar.model.BertConfig;
 import dev.univar.nn.ModelInit;
 import dev.univar.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -35,7 +36,7 @@ class ModelFileErrorsTest {
         while (vocab.size() < 64) vocab.add("tok" + vocab.size());
         Path file = Files.write(dir.resolve("vocab.txt"), vocab);
         Path model = dir.resolve("tiny");
-        ModelInit.create(file, 1, 32, 2, 64, 512, model, 0);
+        ModelInit.create(file, v -> BertConfig.initial(v.size(), v.padId(), 1, 32, 2, 64, 512), model, 0);
         return model;
     }
 
@@ -130,6 +131,30 @@ class ModelFileErrorsTest {
         assertOneLineError(embed(model, dir.resolve("a.npy")), "univar embed", config + ": hidden_size must be positive, got 0");
         Files.writeString(config, good.substring(0, good.length() / 2));
         assertOneLineError(embed(model, dir.resolve("a.npy")), "univar embed", config + ": not valid JSON (line ");
+        assertFalse(Files.exists(dir.resolve("a.npy")));
+    }
+
+    /**
+     * The model layer's refusals, for embed and train alike: a config.json of an architecture the engine does not
+     * run, a tensor missing from model.safetensors, and one of the wrong shape. One line naming the file and the field
+     * or tensor, exit code 1, nothing written.
+     */
+    @Test
+    void unknownArchitectureAndMissingOrMisShapedTensorsAreOneLine() throws IOException {
+        Path model = tinyModel();
+        Path config = model.resolve("config.json"), weights = model.resolve("model.safetensors");
+        String good = Files.readString(config);
+        Files.writeString(config, good.replace("\"model_type\": \"bert\"", "\"model_type\": \"llama\""));
+        assertOneLineError(embed(model, dir.resolve("a.npy")), "univar embed",
+                config + ": field 'model_type' is 'llama', an architecture univar does not run (it runs bert)");
+        Files.writeString(config, good);
+
+        editWeights(model, t -> t.remove("encoder.layer.0.output.dense.weight"));
+        assertOneLineError(embed(model, dir.resolve("a.npy")), "univar embed",
+                "tensor 'encoder.layer.0.output.dense.weight' is missing from " + weights);
+        editWeights(model, t -> t.put("encoder.layer.0.output.dense.weight", Tensor.allocate(Arena.ofAuto(), 32, 32)));
+        assertOneLineError(embed(model, dir.resolve("a.npy")), "univar embed",
+                "tensor 'encoder.layer.0.output.dense.weight' in " + weights + " has shape [32, 32], expected [32, 64]");
         assertFalse(Files.exists(dir.resolve("a.npy")));
     }
 }

@@ -78,7 +78,7 @@ public final class BackendChecks {
         long tokens = (long) batch * seq;
         Args.ids("ids", ids, tokens, (int) (word.size() / Math.max(1, hidden)));
         if (typeIds != null) Args.ids("typeIds", typeIds, tokens, (int) (tokenType.size() / Math.max(1, hidden)));
-        Args.fits("position", position, (long) seq * hidden);
+        if (position != null) Args.fits("position", position, (long) seq * hidden);
         Args.fits("tokenType", tokenType, hidden);
         Args.fits("out", out, tokens * hidden);
     }

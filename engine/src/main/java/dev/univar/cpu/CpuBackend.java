@@ -342,6 +342,10 @@ public class CpuBackend implements Backend {
                            int batch, int seq, int hidden) {
         BackendChecks.embeddings(ids, typeIds, word, position, tokenType, out, batch, seq, hidden);
         long tokens = (long) batch * seq;
+        if (position == null) {
+            embeddingsWithoutPositions(ids, typeIds, word, tokenType, out, tokens, hidden);
+            return;
+        }
         MemorySegment ws = word.data(), ps = position.data(), ts = tokenType.data(), os = out.data();
         long rowBytes = (long) hidden * Float.BYTES;
         split(tokens, hidden, (from, to) -> {
@@ -354,6 +358,26 @@ public class CpuBackend implements Backend {
                     long d = (long) i * Float.BYTES;
                     FloatVector.fromMemorySegment(S, ws, w + d, ORDER, m)
                             .add(FloatVector.fromMemorySegment(S, ps, p + d, ORDER, m))
+                            .add(FloatVector.fromMemorySegment(S, ts, ty + d, ORDER, m))
+                            .intoMemorySegment(os, o + d, ORDER, m);
+                }
+            }
+        });
+    }
+
+    /** {@link #embeddings} without a position table: its own loop, so neither loop tests for the table per vector. */
+    private void embeddingsWithoutPositions(int[] ids, int[] typeIds, Tensor word, Tensor tokenType, Tensor out,
+                                            long tokens, int hidden) {
+        MemorySegment ws = word.data(), ts = tokenType.data(), os = out.data();
+        long rowBytes = (long) hidden * Float.BYTES;
+        split(tokens, hidden, (from, to) -> {
+            for (long tok = from; tok < to; tok++) {
+                int type = typeIds == null ? 0 : typeIds[(int) tok];
+                long w = ids[(int) tok] * rowBytes, ty = type * rowBytes, o = tok * rowBytes;
+                for (int i = 0; i < hidden; i += VL) {
+                    VectorMask<Float> m = S.indexInRange(i, hidden);
+                    long d = (long) i * Float.BYTES;
+                    FloatVector.fromMemorySegment(S, ws, w + d, ORDER, m)
                             .add(FloatVector.fromMemorySegment(S, ts, ty + d, ORDER, m))
                             .intoMemorySegment(os, o + d, ORDER, m);
                 }

@@ -245,7 +245,9 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
                                    Tensor dTokenType, int batch, int seq, int hidden) {
         TrainingChecks.embeddingsBackward(ids, typeIds, dOut, dWord, dPosition, dTokenType, batch, seq, hidden);
         long tokens = (long) batch * seq;
-        MemorySegment os = dOut.data(), ws = dWord.data(), ps = dPosition.data(), ts = dTokenType.data();
+        boolean positions = dPosition != null;
+        MemorySegment os = dOut.data(), ws = dWord.data(), ts = dTokenType.data();
+        MemorySegment ps = positions ? dPosition.data() : MemorySegment.NULL;
         long rowBytes = (long) hidden * Float.BYTES;
         // Threads own disjoint column ranges (whole vectors), so scattering into a repeated id never races.
         long columnVectors = (hidden + VL - 1) / VL;
@@ -260,7 +262,7 @@ public class CpuTrainingBackend extends CpuBackend implements TrainingBackend {
                     long d = (long) i * Float.BYTES;
                     FloatVector g = FloatVector.fromMemorySegment(S, os, src + d, ORDER, m);
                     g.add(FloatVector.fromMemorySegment(S, ws, w + d, ORDER, m)).intoMemorySegment(ws, w + d, ORDER, m);
-                    g.add(FloatVector.fromMemorySegment(S, ps, p + d, ORDER, m)).intoMemorySegment(ps, p + d, ORDER, m);
+                    if (positions) g.add(FloatVector.fromMemorySegment(S, ps, p + d, ORDER, m)).intoMemorySegment(ps, p + d, ORDER, m);
                     g.add(FloatVector.fromMemorySegment(S, ts, ty + d, ORDER, m)).intoMemorySegment(ts, ty + d, ORDER, m);
                 }
             }

@@ -195,7 +195,8 @@ public class ScalarBackend implements Backend {
                 int tok = b * seq + t;
                 int type = typeIds == null ? 0 : typeIds[tok];
                 for (int i = 0; i < hidden; i++) {
-                    float s = word.get((long) ids[tok] * hidden + i) + position.get((long) t * hidden + i);
+                    float s = word.get((long) ids[tok] * hidden + i);
+                    if (position != null) s += position.get((long) t * hidden + i);
                     out.set((long) tok * hidden + i, s + tokenType.get((long) type * hidden + i));
                 }
             }

@@ -189,7 +189,7 @@ public class ScalarTrainingBackend extends ScalarBackend implements TrainingBack
                 for (int i = 0; i < hidden; i++) {
                     float g = dOut.get((long) tok * hidden + i);
                     addAt(dWord, (long) ids[tok] * hidden + i, g);
-                    addAt(dPosition, (long) t * hidden + i, g);
+                    if (dPosition != null) addAt(dPosition, (long) t * hidden + i, g);
                     addAt(dTokenType, (long) type * hidden + i, g);
                 }
             }

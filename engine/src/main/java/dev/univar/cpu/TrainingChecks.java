@@ -96,7 +96,7 @@ public final class TrainingChecks {
         Args.ids("ids", ids, tokens, (int) (dWord.size() / Math.max(1, hidden)));
         if (typeIds != null) Args.ids("typeIds", typeIds, tokens, (int) (dTokenType.size() / Math.max(1, hidden)));
         Args.fits("dOut", dOut, tokens * hidden);
-        Args.fits("dPosition", dPosition, (long) seq * hidden);
+        if (dPosition != null) Args.fits("dPosition", dPosition, (long) seq * hidden);
         Args.fits("dTokenType", dTokenType, hidden);
     }
 

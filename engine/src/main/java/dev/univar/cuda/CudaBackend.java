@@ -564,7 +564,7 @@ public final class CudaBackend implements TrainingBackend {
         if ((long) tokens * hidden == 0) return;
         try (Operands o = operands.begin()) {
             long pIds = o.ints(ids, tokens), pTypes = typeIds == null ? 0 : o.ints(typeIds, tokens);
-            long pw = o.in(word, word.size()), pp = o.in(position, (long) seq * hidden);
+            long pw = o.in(word, word.size()), pp = position == null ? 0 : o.in(position, (long) seq * hidden);
             long pt = o.in(tokenType, typeIds == null ? hidden : tokenType.size());
             long pOut = o.out(out, (long) tokens * hidden);
             embeddingsForward.launch(tokens, 1, 1, 128, 1, 1, 0, pIds, pTypes, pw, pp, pt, pOut, seq, hidden);
@@ -580,7 +580,7 @@ public final class CudaBackend implements TrainingBackend {
         try (Operands o = operands.begin()) {
             long pIds = o.ints(ids, tokens), pTypes = typeIds == null ? 0 : o.ints(typeIds, tokens);
             long pd = o.in(dOut, (long) tokens * hidden);
-            long pw = o.inOut(dWord, dWord.size()), pp = o.inOut(dPosition, (long) seq * hidden);
+            long pw = o.inOut(dWord, dWord.size()), pp = dPosition == null ? 0 : o.inOut(dPosition, (long) seq * hidden);
             long pt = o.inOut(dTokenType, typeIds == null ? hidden : dTokenType.size());
             embeddingsBackward.launch(tokens, 1, 1, 128, 1, 1, 0, pIds, pTypes, pd, pw, pp, pt, seq, hidden);
         }

@@ -216,7 +216,7 @@ public final class HubModels {
                 for (JsonElement a : cfg.getAsJsonArray("architectures")) if (a.isJsonPrimitive()) archs.add(a.getAsString());
             JsonElement t = cfg.get("model_type");
             String type = t != null && t.isJsonPrimitive() ? t.getAsString() : null;
-            // BertConfig's default: a config without model_type is BERT, as in univar's own folders.
+            // ModelConfig's default: a config without model_type is BERT, as in univar's own folders.
             if (type == null && archs.stream().allMatch(a -> a.startsWith("Bert"))) type = "bert";
             if (type == null || !SUPPORTED_MODEL_TYPES.contains(type))
                 throw new HubException(HubException.Kind.UNSUPPORTED, at + " is " + (type == null ? "a model without model_type"

@@ -5,6 +5,9 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.univar.io.OnnxGraph.Node;
 import dev.univar.io.OnnxGraph.OnnxTensor;
+import dev.univar.model.BertConfig;
+import dev.univar.model.ModelConfig;
+import dev.univar.model.Weights;
 import dev.univar.tensor.Tensor;
 
 import java.io.IOException;
@@ -64,8 +67,8 @@ public final class OnnxBertImporter {
         Path tmp = Files.createDirectory(out.resolveSibling("." + out.getFileName() + ".importing-" + UUID.randomUUID()));
         try (Arena arena = Arena.ofConfined()) {
             Converted c = convert(onnxFile, arena, padTokenId(tokenizerJson));
-            c.config().write(tmp.resolve(BertWeights.CONFIG_FILE));
-            SafeTensors.write(tmp.resolve(BertWeights.WEIGHTS_FILE), c.tensors(),
+            c.config().write(tmp.resolve(ModelConfig.CONFIG_FILE));
+            SafeTensors.write(tmp.resolve(Weights.WEIGHTS_FILE), c.tensors(),
                     Map.of("format", "pt", "source", String.valueOf(onnxFile.getFileName())));
             Files.copy(tokenizerJson, tmp.resolve("tokenizer.json"));
             if (Files.exists(out)) Files.delete(out); // empty, checked above; rename(2) cannot replace it on all OSes
@@ -118,8 +121,8 @@ public final class OnnxBertImporter {
                 else if (n.opType().equals("Gemm")) mapGemm(n, named, arena);
             }
             BertConfig config = deriveConfig(named, padTokenId);
-            // Going through BertWeights checks every shape against the config and fixes the order.
-            return new Converted(config, BertWeights.from(config, named, "the ONNX graph").toNamedTensors());
+            // Going through Weights checks every shape against the config and fixes the order.
+            return new Converted(config, Weights.from(config, named, "the ONNX graph").named());
         }
 
         /** A MatMul with a constant [in, out] right operand is a Linear layer: name it and store it [out, in]. */

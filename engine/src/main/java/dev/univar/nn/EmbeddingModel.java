@@ -3,8 +3,9 @@ package dev.univar.nn;
 import dev.univar.cpu.CpuBackend;
 import dev.univar.cpu.ScalarBackend;
 import dev.univar.data.InputException;
-import dev.univar.io.BertConfig;
-import dev.univar.io.BertWeights;
+import dev.univar.model.Encoder;
+import dev.univar.model.ModelConfig;
+import dev.univar.model.Weights;
 import dev.univar.tensor.Backend;
 import dev.univar.text.Batch;
 import dev.univar.text.Encoding;
@@ -16,18 +17,18 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * A sentence-embedding model loaded from a Hugging Face BERT folder ({@code config.json}, {@code model.safetensors},
- * and {@code tokenizer.json}, {@code vocab.txt} or a SentencePiece {@code sentencepiece.bpe.model}): its tokenizer
- * and an encoder on the given backend.
+ * A sentence-embedding model loaded from a Hugging Face model folder of any architecture the engine runs
+ * ({@code config.json}, {@code model.safetensors}, and {@code tokenizer.json}, {@code vocab.txt} or a SentencePiece
+ * {@code sentencepiece.bpe.model}): its tokenizer and an encoder on the given backend.
  */
 public final class EmbeddingModel implements AutoCloseable {
     private final Path dir;
-    private final BertConfig config;
-    private final BertWeights.Loaded weights;
+    private final ModelConfig config;
+    private final Weights.Loaded weights;
     private final Tokenizer tokenizer;
-    private final BertEncoder encoder;
+    private final Encoder encoder;
 
-    private EmbeddingModel(Path dir, BertConfig config, BertWeights.Loaded weights, Tokenizer tokenizer, BertEncoder encoder) {
+    private EmbeddingModel(Path dir, ModelConfig config, Weights.Loaded weights, Tokenizer tokenizer, Encoder encoder) {
         this.dir = dir;
         this.config = config;
         this.weights = weights;
@@ -42,28 +43,28 @@ public final class EmbeddingModel implements AutoCloseable {
                 throw new IOException(dir + ": not a model folder: " + required + " is missing");
         }
         Tokenizer tokenizer = Tokenizer.forModelDir(dir);
-        BertWeights.Loaded loaded;
+        Weights.Loaded loaded;
         try {
-            loaded = BertWeights.open(dir);
+            loaded = Weights.open(dir);
         } catch (IOException | RuntimeException e) {
             tokenizer.close();
             throw e;
         }
-        BertConfig config = loaded.config();
+        ModelConfig config = loaded.config();
         if (tokenizer.vocabSize() > config.vocabSize()) {
             loaded.close();
             tokenizer.close();
             throw new IOException(dir + ": the tokenizer has " + tokenizer.vocabSize()
                     + " tokens but the model only " + config.vocabSize() + " embeddings");
         }
-        return new EmbeddingModel(dir, config, loaded, tokenizer, new BertEncoder(config, loaded.weights(), backend));
+        return new EmbeddingModel(dir, config, loaded, tokenizer, new Encoder(loaded.weights(), backend));
     }
 
     public Path dir() {
         return dir;
     }
 
-    public BertConfig config() {
+    public ModelConfig config() {
         return config;
     }
 
@@ -71,7 +72,7 @@ public final class EmbeddingModel implements AutoCloseable {
         return tokenizer;
     }
 
-    public BertEncoder encoder() {
+    public Encoder encoder() {
         return encoder;
     }
 
@@ -80,7 +81,7 @@ public final class EmbeddingModel implements AutoCloseable {
     }
 
     public int maxPositions() {
-        return config.maxPositionEmbeddings();
+        return config.maxPositions();
     }
 
     /**
@@ -88,7 +89,7 @@ public final class EmbeddingModel implements AutoCloseable {
      * {@link #embed(Batch, boolean)}.
      */
     public static final int ONE_SHOT_MAX_POSITIONS = 32;
-    private BertEncoder reference;
+    private Encoder reference;
 
     /**
      * Embeds one batch, one row per text in batch order. {@code wholeJob} says that the caller embeds nothing else
@@ -104,7 +105,7 @@ public final class EmbeddingModel implements AutoCloseable {
      */
     public float[][] embed(Batch batch, boolean wholeJob) {
         if (wholeJob && (long) batch.size() * batch.seqLen() <= ONE_SHOT_MAX_POSITIONS && encoder.backend() instanceof CpuBackend) {
-            if (reference == null) reference = new BertEncoder(config, weights.weights(), new ScalarBackend());
+            if (reference == null) reference = new Encoder(weights.weights(), new ScalarBackend());
             return requireFinite(reference.embed(batch));
         }
         return requireFinite(encoder.embed(batch));

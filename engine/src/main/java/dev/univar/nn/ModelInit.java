@@ -1,7 +1,9 @@
 package dev.univar.nn;
 
-import dev.univar.io.BertConfig;
 import dev.univar.io.SafeTensors;
+import dev.univar.model.ModelConfig;
+import dev.univar.model.Param;
+import dev.univar.model.Weights;
 import dev.univar.tensor.Tensor;
 import dev.univar.text.SentencePieceTokenizer;
 import dev.univar.text.Tokenizer;
@@ -16,30 +18,36 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Function;
 
 /**
- * A randomly initialised BERT as a model folder, for corpora in languages no bundled model covers and for fast
- * tests: weights as BERT initialises them (normal with standard deviation 0.02, LayerNorm weights 1, biases 0),
- * deterministic for a seed, and the given tokenizer file copied in under the name that selects it.
+ * A randomly initialised model of any architecture as a model folder, for corpora in languages no bundled model
+ * covers and for fast tests: every parameter filled as its kind says ({@link Param.Init}: BERT's initialisation,
+ * normal with standard deviation 0.02 for weights and embeddings, 1 for normalisation scales, 0 for biases and
+ * shifts), in declaration order, deterministic for a seed, and the given tokenizer file copied in under the name that
+ * selects it.
  */
 public final class ModelInit {
     private ModelInit() {
     }
 
+    /** What the config of a new model takes from its tokenizer. */
+    public record Vocabulary(int size, int padId) {
+    }
+
     /**
      * Writes {@code config.json}, {@code model.safetensors} and the tokenizer into {@code output} (a new or
-     * empty folder) and returns the config. {@code tokenizerFile} is a SentencePiece {@code .model} (used with the
-     * fairseq convention), a {@code tokenizer.json} or a {@code vocab.txt}; it sets the vocabulary size.
+     * empty folder) and returns the config, which {@code config} makes from the tokenizer's vocabulary.
+     * {@code tokenizerFile} is a SentencePiece {@code .model} (used with the fairseq convention), a
+     * {@code tokenizer.json} or a {@code vocab.txt}.
      */
-    public static BertConfig create(Path tokenizerFile, int layers, int hidden, int heads, int intermediate,
-                                    int maxPositions, Path output, long seed) throws IOException {
-        int vocab, pad;
+    public static ModelConfig create(Path tokenizerFile, Function<Vocabulary, ModelConfig> config, Path output, long seed)
+            throws IOException {
+        Vocabulary vocabulary;
         try (Tokenizer t = tokenizerOf(tokenizerFile)) {
-            vocab = t.vocabSize();
-            pad = t.padId();
+            vocabulary = new Vocabulary(t.vocabSize(), t.padId());
         }
-        BertConfig config = new BertConfig(vocab, hidden, layers, heads, intermediate, maxPositions, 2, 1e-12,
-                BertConfig.GELU, pad, "bert");
+        ModelConfig c = config.apply(vocabulary);
         if (Files.isDirectory(output)) {
             try (var s = Files.list(output)) {
                 if (s.findAny().isPresent()) throw new IOException(output + " is not empty");
@@ -52,17 +60,22 @@ public final class ModelInit {
         SplittableRandom r = new SplittableRandom(seed);
         try (Arena arena = Arena.ofConfined()) {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
-            for (var e : BertParameters.shapes(config).entrySet()) {
-                Tensor t = Tensor.allocate(arena, e.getValue());
-                String n = e.getKey();
-                if (n.endsWith("LayerNorm.weight")) t.fill(1f);
-                else if (!n.endsWith(".bias")) for (long i = 0, size = t.size(); i < size; i++) t.set(i, (float) (0.02 * gaussian(r)));
-                tensors.put(n, t);
+            for (Param p : c.parameters()) {
+                Tensor t = Tensor.allocate(arena, p.shape());
+                switch (p.kind().init()) {
+                    case NORMAL -> {
+                        for (long i = 0, size = t.size(); i < size; i++) t.set(i, (float) (Param.Init.STD * gaussian(r)));
+                    }
+                    case ONES -> t.fill(1f);
+                    case ZEROS -> {
+                    }
+                }
+                tensors.put(p.name(), t);
             }
-            SafeTensors.write(output.resolve("model.safetensors"), tensors, Map.of("format", "pt", "univar.init.seed", Long.toString(seed)));
+            SafeTensors.write(output.resolve(Weights.WEIGHTS_FILE), tensors, Map.of("format", "pt", "univar.init.seed", Long.toString(seed)));
         }
-        Files.writeString(output.resolve("config.json"), config.toJson());
-        return config;
+        c.write(output.resolve(ModelConfig.CONFIG_FILE));
+        return c;
     }
 
     private static Tokenizer tokenizerOf(Path file) {

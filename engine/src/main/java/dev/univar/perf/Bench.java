@@ -1,11 +1,10 @@
 package dev.univar.perf;
 
-import dev.univar.io.BertConfig;
-import dev.univar.io.BertWeights;
-import dev.univar.nn.BertEncoder;
-import dev.univar.nn.BertGradients;
-import dev.univar.nn.BertParameters;
-import dev.univar.nn.BertTrainingGraph;
+import dev.univar.model.Encoder;
+import dev.univar.model.Gradients;
+import dev.univar.model.ModelConfig;
+import dev.univar.model.TrainingGraph;
+import dev.univar.model.Weights;
 import dev.univar.tensor.Backend;
 import dev.univar.tensor.Tensor;
 import dev.univar.tensor.TrainingBackend;
@@ -156,10 +155,8 @@ public final class Bench {
     }
 
     /** FLOP of one encoder forward pass over {@code batch × seq} tokens (GEMMs and attention). */
-    public static double encoderFlops(BertConfig c, int batch, int seq) {
-        double tokens = (double) batch * seq, h = c.hiddenSize(), i = c.intermediateSize();
-        double perLayer = tokens * (2 * 4 * h * h + 2 * 2 * h * i) + batch * 2.0 * 2 * seq * (double) seq * h;
-        return perLayer * c.numHiddenLayers();
+    public static double encoderFlops(ModelConfig c, int batch, int seq) {
+        return c.forwardFlops(batch, seq);
     }
 
     /**
@@ -184,7 +181,7 @@ public final class Bench {
     }
 
     /** The encoder forward with pooling over a random batch of {@code batch × seq} tokens. */
-    public static Timing encoder(BertEncoder encoder, int batch, int seq, int repeat, double warmupSeconds) {
+    public static Timing encoder(Encoder encoder, int batch, int seq, int repeat, double warmupSeconds) {
         Batch input = randomBatch(batch, seq, encoder.config().vocabSize(), 7);
         return measure(encoder.backend(), () -> encoder.forwardPooled(input), repeat, warmupSeconds);
     }
@@ -193,7 +190,7 @@ public final class Bench {
      * A training benchmark's result: the plain forward pass (with pooling), the training graph's forward and
      * backward alone (the dense work: 3 × the forward's FLOP), and a whole training step (plus loss, clipping, AdamW).
      */
-    public record TrainTiming(BertConfig config, Timing forward, Timing forwardBackward, Timing step) {
+    public record TrainTiming(ModelConfig config, Timing forward, Timing forwardBackward, Timing step) {
     }
 
     /**
@@ -204,17 +201,17 @@ public final class Bench {
                                     double warmupSeconds) throws IOException {
         if (batch < 2 || batch % 2 != 0)
             throw new IllegalArgumentException("a training step takes pairs of views: --batch-size must be even, got " + batch);
-        try (BertWeights.Loaded loaded = BertWeights.open(modelDir); Arena arena = Arena.ofShared()) {
-            BertConfig config = loaded.config();
-            if (seq > config.maxPositionEmbeddings())
-                throw new IllegalArgumentException("--seq-len " + seq + " exceeds the model's " + config.maxPositionEmbeddings() + " positions");
-            BertWeights weights = BertParameters.copyOf(loaded.weights(), arena, backend);
+        try (Weights.Loaded loaded = Weights.open(modelDir); Arena arena = Arena.ofShared()) {
+            ModelConfig config = loaded.config();
+            if (seq > config.maxPositions())
+                throw new IllegalArgumentException("--seq-len " + seq + " exceeds the model's " + config.maxPositions() + " positions");
+            Weights weights = loaded.weights().copy(arena, backend);
             Timing forward;
-            try (BertEncoder encoder = new BertEncoder(config, weights, backend)) {
+            try (Encoder encoder = new Encoder(weights, backend)) {
                 forward = encoder(encoder, batch, seq, repeat, warmupSeconds);
             }
-            try (BertTrainingGraph graph = new BertTrainingGraph(config, weights, backend);
-                 BertGradients grads = new BertGradients(config, backend);
+            try (TrainingGraph graph = new TrainingGraph(weights, backend);
+                 Gradients grads = new Gradients(config, backend);
                  AdamW adam = new AdamW(backend)) {
                 Batch input = randomBatch(batch, seq, config.vocabSize(), 7);
                 Tensor dEmb = backend.allocate(arena, batch, config.hiddenSize());
@@ -235,7 +232,7 @@ public final class Bench {
      * {@code i} and {@code batch/2 + i}; backward to every parameter gradient; global-norm clipping at 1; AdamW.
      * Returns the loss.
      */
-    static double trainStep(BertTrainingGraph graph, BertGradients grads, AdamW adam, BertWeights weights,
+    static double trainStep(TrainingGraph graph, Gradients grads, AdamW adam, Weights weights,
                             TrainingBackend backend, Batch input, Tensor dEmb) {
         int pairs = input.size() / 2, dim = graph.config().hiddenSize();
         grads.zero(backend);

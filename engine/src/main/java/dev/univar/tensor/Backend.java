@@ -78,8 +78,9 @@ public interface Backend extends AutoCloseable {
     void attention(Tensor qkv, Tensor mask, Tensor out, int batch, int seq, int heads, int headDim);
 
     /**
-     * BERT embeddings: {@code out[b*seq + t, :] = word[ids[b*seq+t]] + position[t] + tokenType[typeIds[b*seq+t]]}.
-     * {@code typeIds} may be null (all zero).
+     * Token embeddings: {@code out[b*seq + t, :] = word[ids[b*seq+t]] + position[t] + tokenType[typeIds[b*seq+t]]},
+     * summed in that order. {@code typeIds} may be null (all zero); {@code position} may be null, for an
+     * architecture without a position table (rotary models): then the position term is absent.
      */
     void embeddings(int[] ids, int[] typeIds, Tensor word, Tensor position, Tensor tokenType, Tensor out,
                     int batch, int seq, int hidden);

@@ -55,7 +55,8 @@ public interface TrainingBackend extends Backend {
 
     /**
      * Backward of {@link #embeddings}: scatter-adds {@code dOut[b*seq+t]} into {@code dWord[ids]},
-     * {@code dPosition[t]} and {@code dTokenType[typeIds]} ({@code typeIds} null: all type 0). Accumulates.
+     * {@code dPosition[t]} and {@code dTokenType[typeIds]} ({@code typeIds} null: all type 0; {@code dPosition} null:
+     * no position table). Accumulates.
      */
     void embeddingsBackward(int[] ids, int[] typeIds, Tensor dOut, Tensor dWord, Tensor dPosition, Tensor dTokenType,
                             int batch, int seq, int hidden);

@@ -1,19 +1,24 @@
 package dev.univar.train;
 
-import dev.univar.io.BertWeights;
-import dev.univar.nn.BertGradients;
+import dev.univar.model.Gradients;
+import dev.univar.model.Param;
+import dev.univar.model.Weights;
 import dev.univar.tensor.Tensor;
 import dev.univar.tensor.TrainingBackend;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * AdamW ({@code torch.optim.AdamW}) over named parameters: first and second moments per parameter, allocated on
- * the first step, a shared step counter, weight decay on every parameter except biases and LayerNorm weights
- * (the usual BERT fine-tuning rule, by HF name). The arithmetic is the backend's {@link TrainingBackend#adamwStep}.
+ * the first step, a shared step counter, weight decay on the parameters whose flag says so ({@link Param#decays}:
+ * not biases and normalisations, the usual fine-tuning rule). The arithmetic is the backend's
+ * {@link TrainingBackend#adamwStep}.
  *
  * <p>{@link #state()} exposes the moments as {@code <name>.exp_avg} / {@code <name>.exp_avg_sq} and the step as
  * a one-element {@code step} tensor, ready for a safetensors checkpoint; {@link #restore} reads them back.
@@ -43,23 +48,26 @@ public final class AdamW implements AutoCloseable {
         this(backend, DEFAULT_BETA1, DEFAULT_BETA2, DEFAULT_EPS, DEFAULT_WEIGHT_DECAY);
     }
 
-    /** Whether the parameter of this HF name is decayed: not biases, not LayerNorm weights. */
-    public static boolean decays(String name) {
-        return !name.endsWith(".bias") && !name.contains("LayerNorm.");
-    }
-
     /** Steps taken so far. */
     public long steps() {
         return step;
     }
 
-    /** One step over the encoder's weights (updated in place: they must be writable) with learning rate {@code lr}. */
-    public void step(BertWeights params, BertGradients grads, double lr) {
-        step(params.toNamedTensors(), grads.named(), lr);
+    /**
+     * One step over a model's weights (updated in place: they must be writable) with learning rate {@code lr},
+     * decaying the parameters flagged for it.
+     */
+    public void step(Weights params, Gradients grads, double lr) {
+        Set<String> decayed = new HashSet<>();
+        for (Param p : params.params()) if (p.decays()) decayed.add(p.name());
+        step(params.named(), grads.named(), decayed::contains, lr);
     }
 
-    /** One step over named parameters, each with the gradient of the same name. */
-    public void step(Map<String, Tensor> params, Map<String, Tensor> grads, double lr) {
+    /**
+     * One step over named parameters, each with the gradient of the same name; {@code decayed} says which
+     * parameters weight decay applies to.
+     */
+    public void step(Map<String, Tensor> params, Map<String, Tensor> grads, Predicate<String> decayed, double lr) {
         for (String name : params.keySet())
             if (!grads.containsKey(name)) throw new IllegalArgumentException("no gradient for parameter '" + name + "'");
         step++;
@@ -70,7 +78,7 @@ public final class AdamW implements AutoCloseable {
                 throw new IllegalArgumentException("gradient of '" + name + "' has " + g.size() + " elements, parameter " + p.size());
             Tensor mi = m.computeIfAbsent(name, x -> backend.allocate(arena, p.shape()));
             Tensor vi = v.computeIfAbsent(name, x -> backend.allocate(arena, p.shape()));
-            backend.adamwStep(p, g, mi, vi, p.size(), lr, beta1, beta2, eps, decays(name) ? weightDecay : 0, step);
+            backend.adamwStep(p, g, mi, vi, p.size(), lr, beta1, beta2, eps, decayed.test(name) ? weightDecay : 0, step);
         }
     }
 
@@ -121,7 +129,7 @@ public final class AdamW implements AutoCloseable {
      * {@code torch.nn.utils.clip_grad_norm_}: factor {@code maxNorm / (norm + 1e-6)} when below 1) and returns
      * the norm before clipping.
      */
-    public static double clipGlobalNorm(BertGradients grads, double maxNorm, TrainingBackend backend) {
+    public static double clipGlobalNorm(Gradients grads, double maxNorm, TrainingBackend backend) {
         double sum = 0;
         for (Tensor g : grads.named().values()) sum += backend.sumOfSquares(g, g.size());
         double norm = Math.sqrt(sum);

@@ -9,13 +9,12 @@ import dev.univar.data.AtomicFile;
 import dev.univar.data.InputException;
 import dev.univar.io.JsonInput;
 import dev.univar.io.ModelStore;
-import dev.univar.io.BertConfig;
-import dev.univar.io.BertWeights;
 import dev.univar.io.SafeTensors;
-import dev.univar.nn.BertEncoder;
-import dev.univar.nn.BertGradients;
-import dev.univar.nn.BertParameters;
-import dev.univar.nn.BertTrainingGraph;
+import dev.univar.model.Encoder;
+import dev.univar.model.Gradients;
+import dev.univar.model.ModelConfig;
+import dev.univar.model.TrainingGraph;
+import dev.univar.model.Weights;
 import dev.univar.tensor.Tensor;
 import dev.univar.tensor.TrainingBackend;
 import dev.univar.text.Batch;
@@ -228,18 +227,18 @@ public final class Trainer {
         }
 
         try (Tokenizer tokenizer = Tokenizer.forModelDir(options.baseModel());
-             BertWeights.Loaded loaded = BertWeights.open(weightsDir);
+             Weights.Loaded loaded = Weights.open(weightsDir);
              Arena arena = Arena.ofShared()) {
-            BertConfig config = loaded.config();
+            ModelConfig config = loaded.config();
             if (tokenizer.vocabSize() > config.vocabSize())
                 throw new IllegalArgumentException("the tokenizer has " + tokenizer.vocabSize() + " tokens, the model " + config.vocabSize());
-            if (options.maxLength() > config.maxPositionEmbeddings())
+            if (options.maxLength() > config.maxPositions())
                 throw new IllegalArgumentException("--max-length " + options.maxLength() + " exceeds the model's "
-                        + config.maxPositionEmbeddings() + " positions");
-            BertWeights weights = BertParameters.copyOf(loaded.weights(), arena, backend);
-            try (BertTrainingGraph graph = new BertTrainingGraph(config, weights, backend);
-                 BertEncoder encoder = new BertEncoder(config, weights, backend);
-                 BertGradients grads = new BertGradients(config, backend);
+                        + config.maxPositions() + " positions");
+            Weights weights = loaded.weights().copy(arena, backend);
+            try (TrainingGraph graph = new TrainingGraph(weights, backend);
+                 Encoder encoder = new Encoder(weights, backend);
+                 Gradients grads = new Gradients(config, backend);
                  AdamW adam = new AdamW(backend, AdamW.DEFAULT_BETA1, AdamW.DEFAULT_BETA2, AdamW.DEFAULT_EPS, options.weightDecay())) {
                 if (resuming) {
                     try (SafeTensors opt = SafeTensors.open(out.resolve(OPTIMIZER_FILE))) {
@@ -258,8 +257,8 @@ public final class Trainer {
         }
     }
 
-    private Result loop(MultiViewSampler sampler, Tokenizer tokenizer, BertConfig config, BertWeights weights,
-                        BertTrainingGraph graph, BertEncoder encoder, BertGradients grads, AdamW adam, long startStep) throws IOException {
+    private Result loop(MultiViewSampler sampler, Tokenizer tokenizer, ModelConfig config, Weights weights,
+                        TrainingGraph graph, Encoder encoder, Gradients grads, AdamW adam, long startStep) throws IOException {
         Path out = options.output();
         LrSchedule schedule = new LrSchedule(options.lr(), options.warmup());
         boolean newFile = !Files.exists(out.resolve(LOSS_FILE));
@@ -298,8 +297,8 @@ public final class Trainer {
     }
 
     /** The batch's InfoNCE loss; leaves the gradients of all parameters in {@code grads}. */
-    private double lossAndGradients(List<MultiViewSampler.ViewPair> batch, Tokenizer tokenizer, BertConfig config,
-                                    BertTrainingGraph graph, BertEncoder encoder, BertGradients grads) {
+    private double lossAndGradients(List<MultiViewSampler.ViewPair> batch, Tokenizer tokenizer, ModelConfig config,
+                                    TrainingGraph graph, Encoder encoder, Gradients grads) {
         int p = batch.size(), n = 2 * p, dim = config.hiddenSize();
         // Views 0..p-1 are the first views of each pair, p..2p-1 the second: InfoNCE pairs row i with row p+i.
         Encoding[] enc = new Encoding[n];
@@ -361,12 +360,12 @@ public final class Trainer {
         return t.data().asSlice((long) i * dim * Float.BYTES, (long) dim * Float.BYTES).toArray(ValueLayout.JAVA_FLOAT);
     }
 
-    private void saveCheckpoint(long step, BertConfig config, BertWeights weights, AdamW adam) throws IOException {
+    private void saveCheckpoint(long step, ModelConfig config, Weights weights, AdamW adam) throws IOException {
         backend.synchronize(); // the optimizer step has written the weights the host now reads
         Path out = options.output();
-        SafeTensors.write(out.resolve("model.safetensors"), weights.toNamedTensors(),
+        SafeTensors.write(out.resolve(Weights.WEIGHTS_FILE), weights.named(),
                 Map.of("format", "pt", "univar.step", Long.toString(step)));
-        AtomicFile.write(out.resolve("config.json"), config.toJson());
+        config.write(out.resolve(ModelConfig.CONFIG_FILE));
         for (String f : TOKENIZER_FILES) {
             Path src = options.baseModel().resolve(f);
             if (Files.isRegularFile(src) && !Files.exists(out.resolve(f))) AtomicFile.copy(src, out.resolve(f));

@@ -269,12 +269,21 @@ class CpuBackendTest {
                         ids[t] = random.nextInt(vocab);
                         types[t] = random.nextInt(2);
                     }
-                    for (int[] typeIds : new int[][]{null, types}) {
-                        Tensor expected = withSentinel(tokens * hidden), actual = withSentinel(tokens * hidden);
-                        reference.embeddings(ids, typeIds, word, position, type, expected, batch, seq, hidden);
-                        cpu.embeddings(ids, typeIds, word, position, type, actual, batch, seq, hidden);
-                        assertClose(expected, actual, 1e-6, "embeddings hidden=" + hidden);
-                    }
+                    for (int[] typeIds : new int[][]{null, types})
+                        for (Tensor pos : new Tensor[]{position, null}) {
+                            Tensor expected = withSentinel(tokens * hidden), actual = withSentinel(tokens * hidden);
+                            reference.embeddings(ids, typeIds, word, pos, type, expected, batch, seq, hidden);
+                            cpu.embeddings(ids, typeIds, word, pos, type, actual, batch, seq, hidden);
+                            String what = "embeddings hidden=" + hidden + (pos == null ? " without positions" : "");
+                            assertClose(expected, actual, 1e-6, what);
+                            if (pos != null) continue;
+                            // Without a position table the reference is word + token type, exactly.
+                            for (int t = 0; t < tokens; t++)
+                                for (int i = 0; i < hidden; i++) {
+                                    float sum = word.get((long) ids[t] * hidden + i) + type.get((long) (typeIds == null ? 0 : typeIds[t]) * hidden + i);
+                                    assertEquals(sum, expected.get((long) t * hidden + i), what);
+                                }
+                        }
                 }
             }
         }

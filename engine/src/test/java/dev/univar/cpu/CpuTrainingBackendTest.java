@@ -113,6 +113,12 @@ class CpuTrainingBackendTest {
                 close(ew, aw, "embeddings dWord");
                 close(ep, ap, "embeddings dPosition");
                 close(et, at, "embeddings dTokenType");
+                Tensor ew2 = copy(w), aw2 = copy(w), et2 = copy(ty), at2 = copy(ty);
+                ref.embeddingsBackward(ids, types, dOut, ew2, null, et2, batch, seq, hidden);
+                cpu.embeddingsBackward(ids, types, dOut, aw2, null, at2, batch, seq, hidden);
+                close(ew2, aw2, "embeddings dWord without positions");
+                close(et2, at2, "embeddings dTokenType without positions");
+                close(ew, aw2, "embeddings dWord: the same with or without positions");
 
                 Tensor mask = mask(batch, seq), dPool = rnd(batch * hidden, 1);
                 Tensor eX = rnd(tokens * hidden, 0), aX = rnd(tokens * hidden, 1);

@@ -236,20 +236,22 @@ class TrainingOpsGradientTest {
         float[] r = randomFloats(tokens * hidden, 1);
         float[] w0 = randomFloats(vocab * hidden, 1), p0 = randomFloats(seq * hidden, 1), t0 = randomFloats(types * hidden, 1);
         for (boolean withTypes : new boolean[]{true, false}) {
-            int[] ty = withTypes ? typeIds : null;
-            Tensor dW = tensor(w0), dP = tensor(p0), dT = tensor(t0);
-            be.embeddingsBackward(ids, ty, tensor(r), dW, dP, dT, batch, seq, hidden);
-            double[] expW = new double[vocab * hidden], expP = new double[seq * hidden], expT = new double[types * hidden];
-            for (int tok = 0; tok < tokens; tok++)
-                for (int i = 0; i < hidden; i++) {
-                    expW[ids[tok] * hidden + i] += r[tok * hidden + i];
-                    expP[(tok % seq) * hidden + i] += r[tok * hidden + i];
-                    expT[(ty == null ? 0 : ty[tok]) * hidden + i] += r[tok * hidden + i];
-                }
-            String what = name + " embeddings types=" + withTypes;
-            assertClose(expW, minus(toDouble(dW, vocab * hidden), toDouble(w0)), 1e-5, what + " dWord");
-            assertClose(expP, minus(toDouble(dP, seq * hidden), toDouble(p0)), 1e-5, what + " dPosition");
-            assertClose(expT, minus(toDouble(dT, types * hidden), toDouble(t0)), 1e-5, what + " dTokenType");
+            for (boolean withPositions : new boolean[]{true, false}) {
+                int[] ty = withTypes ? typeIds : null;
+                Tensor dW = tensor(w0), dP = withPositions ? tensor(p0) : null, dT = tensor(t0);
+                be.embeddingsBackward(ids, ty, tensor(r), dW, dP, dT, batch, seq, hidden);
+                double[] expW = new double[vocab * hidden], expP = new double[seq * hidden], expT = new double[types * hidden];
+                for (int tok = 0; tok < tokens; tok++)
+                    for (int i = 0; i < hidden; i++) {
+                        expW[ids[tok] * hidden + i] += r[tok * hidden + i];
+                        expP[(tok % seq) * hidden + i] += r[tok * hidden + i];
+                        expT[(ty == null ? 0 : ty[tok]) * hidden + i] += r[tok * hidden + i];
+                    }
+                String what = name + " embeddings types=" + withTypes + " positions=" + withPositions;
+                assertClose(expW, minus(toDouble(dW, vocab * hidden), toDouble(w0)), 1e-5, what + " dWord");
+                if (withPositions) assertClose(expP, minus(toDouble(dP, seq * hidden), toDouble(p0)), 1e-5, what + " dPosition");
+                assertClose(expT, minus(toDouble(dT, types * hidden), toDouble(t0)), 1e-5, what + " dTokenType");
+            }
         }
     }
 

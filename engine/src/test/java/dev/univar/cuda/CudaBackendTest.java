@@ -229,12 +229,13 @@ class CudaBackendTest extends CudaFp32TestBase {
                     ids[t] = random.nextInt(vocab);
                     types[t] = random.nextInt(2);
                 }
-                for (int[] typeIds : new int[][]{null, types}) {
-                    Tensor expected = withSentinel(tokens * hidden), actual = withSentinel(tokens * hidden);
-                    reference.embeddings(ids, typeIds, word, position, type, expected, batch, seq, hidden);
-                    cuda.embeddings(ids, typeIds, word, position, type, actual, batch, seq, hidden);
-                    check("embeddings", expected, actual, 1e-6, "embeddings hidden=" + hidden);
-                }
+                for (int[] typeIds : new int[][]{null, types})
+                    for (Tensor pos : new Tensor[]{position, null}) {
+                        Tensor expected = withSentinel(tokens * hidden), actual = withSentinel(tokens * hidden);
+                        reference.embeddings(ids, typeIds, word, pos, type, expected, batch, seq, hidden);
+                        cuda.embeddings(ids, typeIds, word, pos, type, actual, batch, seq, hidden);
+                        check("embeddings", expected, actual, 1e-6, "embeddings hidden=" + hidden + (pos == null ? " without positions" : ""));
+                    }
             }
         }
     }

@@ -22,7 +22,7 @@ class CudaEncoderFallbackTest {
         Path dir = CudaEncoderTest.randomMiniLm(tmp);
         try (EmbeddingModel model = EmbeddingModel.load(dir, new CpuBackend(1))) {
             assertEquals(384, model.config().hiddenSize());
-            assertEquals(6, model.config().numHiddenLayers());
+            assertEquals(6, model.config().numLayers());
             assertEquals(30522, model.config().vocabSize());
             float[][] e = model.embed(List.of("The quick brown fox jumps over the lazy dog.", "人工智能应该受到监管吗？"), 64);
             for (float[] v : e) {

@@ -3,7 +3,8 @@ package dev.univar.cuda;
 import dev.univar.MiniLmFiles;
 import dev.univar.cpu.CpuBackend;
 import dev.univar.io.OnnxBertImporter;
-import dev.univar.nn.BertEncoder;
+import dev.univar.model.BertConfig;
+import dev.univar.model.Encoder;
 import dev.univar.nn.EmbeddingModel;
 import dev.univar.perf.Bench;
 import dev.univar.tensor.Precision;
@@ -94,7 +95,7 @@ class CudaEncoderTest {
         Path vocabFile = parent.resolve("vocab.txt");
         Files.write(vocabFile, vocab);
         Path dir = parent.resolve("minilm-random");
-        dev.univar.nn.ModelInit.create(vocabFile, 6, 384, 12, 1536, 512, dir, 42);
+        dev.univar.nn.ModelInit.create(vocabFile, v -> BertConfig.initial(v.size(), v.padId(), 6, 384, 12, 1536, 512), dir, 42);
         return dir;
     }
 
@@ -178,7 +179,7 @@ class CudaEncoderTest {
     @EnumSource(Precision.class)
     void forwardTimeAt128x128(Precision precision) throws Exception {
         try (EmbeddingModel gpu = EmbeddingModel.load(modelDir, CudaBackend.open(0, precision))) {
-            BertEncoder encoder = gpu.encoder();
+            Encoder encoder = gpu.encoder();
             Bench.Timing t = Bench.encoder(encoder, 128, 128, 10, 1.0);
             System.out.printf(Locale.ROOT, "CUDA timing encoder %s, batch 128 x 128: median %.2f ms, %.0f sequences/s%n",
                     precision.name().toLowerCase(Locale.ROOT), t.median() * 1e3, 128 / t.median());

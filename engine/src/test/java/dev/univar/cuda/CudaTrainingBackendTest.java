@@ -161,6 +161,11 @@ class CudaTrainingBackendTest extends CudaFp32TestBase {
             close("embeddingsBackward dWord", ew, aw, "embeddings dWord" + what);
             close("embeddingsBackward dPosition", ep, ap, "embeddings dPosition" + what);
             close("embeddingsBackward dTokenType", et, at, "embeddings dTokenType" + what);
+            Tensor ew2 = copy(w), aw2 = copy(w), et2 = copy(ty), at2 = copy(ty);
+            ref.embeddingsBackward(ids, typeIds, dOut, ew2, null, et2, batch, seq, hidden);
+            cuda.embeddingsBackward(ids, typeIds, dOut, aw2, null, at2, batch, seq, hidden);
+            close("embeddingsBackward dWord", ew2, aw2, "embeddings dWord without positions" + what);
+            close("embeddingsBackward dTokenType", et2, at2, "embeddings dTokenType without positions" + what);
         }
 
         Tensor mask = mask(batch, seq), dPool = rnd(batch * hidden, 1);

@@ -1,12 +1,11 @@
 package dev.univar.cuda;
 
 import dev.univar.cpu.ScalarTrainingBackend;
-import dev.univar.io.BertConfig;
-import dev.univar.io.BertWeights;
-import dev.univar.nn.BertEncoder;
-import dev.univar.nn.BertGradients;
-import dev.univar.nn.BertParameters;
-import dev.univar.nn.BertTrainingGraph;
+import dev.univar.model.BertConfig;
+import dev.univar.model.Encoder;
+import dev.univar.model.Gradients;
+import dev.univar.model.TrainingGraph;
+import dev.univar.model.Weights;
 import dev.univar.nn.TinyBert;
 import dev.univar.tensor.Tensor;
 import dev.univar.tensor.TrainingBackend;
@@ -41,7 +40,7 @@ class CudaTrainingStepTest extends CudaFp32TestBase {
     private record Step(double loss, float[] embeddings, Map<String, Tensor> grads) {
     }
 
-    private static Step step(TrainingBackend backend, BertTrainingGraph graph, BertGradients grads, Batch batch, Arena arena) {
+    private static Step step(TrainingBackend backend, TrainingGraph graph, Gradients grads, Batch batch, Arena arena) {
         int pairs = batch.size() / 2, hidden = CONFIG.hiddenSize();
         grads.zero(backend);
         Tensor emb = graph.forward(batch);
@@ -57,13 +56,13 @@ class CudaTrainingStepTest extends CudaFp32TestBase {
     @Test
     void gradientsMatchTheScalarReference() {
         try (Arena arena = Arena.ofShared()) {
-            BertWeights host = TinyBert.weights(CONFIG, arena, 5, 0.3);
-            BertWeights device = BertParameters.copyOf(host, arena, cuda);
+            Weights host = TinyBert.weights(CONFIG, arena, 5, 0.3);
+            Weights device = host.copy(arena, cuda);
             ScalarTrainingBackend scalar = new ScalarTrainingBackend();
-            try (BertTrainingGraph refGraph = new BertTrainingGraph(CONFIG, host, scalar);
-                 BertGradients refGrads = new BertGradients(CONFIG);
-                 BertTrainingGraph graph = new BertTrainingGraph(CONFIG, device, cuda);
-                 BertGradients grads = new BertGradients(CONFIG, cuda)) {
+            try (TrainingGraph refGraph = new TrainingGraph(host, scalar);
+                 Gradients refGrads = new Gradients(CONFIG);
+                 TrainingGraph graph = new TrainingGraph(device, cuda);
+                 Gradients grads = new Gradients(CONFIG, cuda)) {
                 // A second, bigger batch grows the graph's buffers; a third, smaller one reuses them.
                 int[][] shapes = {{9, 7, 3, 5, 6, 1}, {33, 12, 40, 1, 17, 8, 25, 40}, {4, 2}};
                 for (int s = 0; s < shapes.length; s++) {
@@ -97,10 +96,10 @@ class CudaTrainingStepTest extends CudaFp32TestBase {
     @Test
     void encoderAndGraphAgreeAroundAnOptimizerStep() {
         try (Arena arena = Arena.ofShared()) {
-            BertWeights weights = BertParameters.copyOf(TinyBert.weights(CONFIG, arena, 8, 0.2), arena, cuda);
-            try (BertTrainingGraph graph = new BertTrainingGraph(CONFIG, weights, cuda);
-                 BertEncoder encoder = new BertEncoder(CONFIG, weights, cuda);
-                 BertGradients grads = new BertGradients(CONFIG, cuda);
+            Weights weights = TinyBert.weights(CONFIG, arena, 8, 0.2).copy(arena, cuda);
+            try (TrainingGraph graph = new TrainingGraph(weights, cuda);
+                 Encoder encoder = new Encoder(weights, cuda);
+                 Gradients grads = new Gradients(CONFIG, cuda);
                  AdamW adam = new AdamW(cuda)) {
                 Batch batch = TinyBert.batch(CONFIG.vocabSize(), 4, 5, 9, 2, 30);
                 for (int round = 0; round < 2; round++) {

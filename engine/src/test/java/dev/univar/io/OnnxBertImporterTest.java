@@ -2,6 +2,11 @@ package dev.univar.io;
 
 import dev.univar.MiniLmFiles;
 import dev.univar.io.OnnxGraph.OnnxTensor;
+import dev.univar.model.BertConfig;
+import dev.univar.model.BertWeights;
+import dev.univar.model.Binder;
+import dev.univar.model.ModelConfig;
+import dev.univar.model.Weights;
 import dev.univar.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -52,7 +57,7 @@ class OnnxBertImporterTest {
     void derivesTheConfig() throws IOException {
         BertConfig expected = new BertConfig(30522, 384, 6, 12, 1536, 512, 2, 1e-12, "gelu", 0, "bert");
         assertEquals(expected, imported);
-        assertEquals(expected, BertConfig.read(folder.resolve("config.json")));
+        assertEquals(expected, ModelConfig.read(folder.resolve("config.json")));
         assertEquals(32, imported.headDim());
     }
 
@@ -119,11 +124,12 @@ class OnnxBertImporterTest {
 
     @Test
     void bertWeightsLoadsTheImportedFolder() throws IOException {
-        try (BertWeights.Loaded m = BertWeights.open(folder)) {
-            assertEquals(6, m.weights().layers().size());
-            assertArrayEquals(new int[]{1536, 384}, m.weights().layers().get(2).ffnInW().shape());
-            assertArrayEquals(new int[]{384, 1536}, m.weights().layers().get(2).ffnOutW().shape());
-            assertArrayEquals(new int[]{30522, 384}, m.weights().embeddings().word().shape());
+        try (Weights.Loaded m = Weights.open(folder)) {
+            BertWeights w = BertWeights.bind((BertConfig) m.config(), Binder.of(m.weights()));
+            assertEquals(6, w.layers().size());
+            assertArrayEquals(new int[]{1536, 384}, w.layers().get(2).ffnIn().weight().shape());
+            assertArrayEquals(new int[]{384, 1536}, w.layers().get(2).ffnOut().weight().shape());
+            assertArrayEquals(new int[]{30522, 384}, w.embeddings().word().shape());
         }
     }
 
@@ -131,13 +137,13 @@ class OnnxBertImporterTest {
     void bertWeightsRejectsAFolderWithAMissingTensor() throws IOException {
         Path broken = tmp.resolve("broken");
         Files.createDirectories(broken);
-        try (BertWeights.Loaded m = BertWeights.open(folder)) {
-            Map<String, Tensor> tensors = m.weights().toNamedTensors();
+        try (Weights.Loaded m = Weights.open(folder)) {
+            Map<String, Tensor> tensors = new LinkedHashMap<>(m.weights().named());
             tensors.remove("encoder.layer.4.intermediate.dense.weight");
             SafeTensors.write(broken.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
         }
         Files.copy(folder.resolve("config.json"), broken.resolve("config.json"));
-        IOException e = assertThrows(IOException.class, () -> BertWeights.open(broken).close());
+        IOException e = assertThrows(IOException.class, () -> Weights.open(broken).close());
         assertTrue(e.getMessage().contains("encoder.layer.4.intermediate.dense.weight"), e.getMessage());
         assertTrue(e.getMessage().contains(broken.resolve("model.safetensors").toString()), e.getMessage());
     }
@@ -178,8 +184,9 @@ class OnnxBertImporterTest {
              var result = session.run(Map.of("input_ids", inIds, "attention_mask", mask, "token_type_ids", types))) {
             expected = ((float[][][]) result.get(0).getValue())[0];
         }
-        try (BertWeights.Loaded m = BertWeights.open(folder)) {
-            float[][] actual = ReferenceBert.forward(m.weights(), ids);
+        try (Weights.Loaded m = Weights.open(folder)) {
+            BertConfig c = (BertConfig) m.config();
+            float[][] actual = ReferenceBert.forward(c, BertWeights.bind(c, Binder.of(m.weights())), ids);
             for (int s = 0; s < ids.length; s++)
                 for (int h = 0; h < 384; h++)
                     assertEquals(expected[s][h], actual[s][h], 1e-3, "token " + s + " dim " + h);

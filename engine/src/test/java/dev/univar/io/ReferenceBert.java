@@ -1,5 +1,8 @@
 package dev.univar.io;
 
+import dev.univar.model.BertConfig;
+import dev.univar.model.BertWeights;
+import dev.univar.model.Linear;
 import dev.univar.tensor.Tensor;
 
 /**
@@ -10,8 +13,7 @@ final class ReferenceBert {
     private ReferenceBert() {
     }
 
-    static float[][] forward(BertWeights w, long[] ids) {
-        BertConfig c = w.config();
+    static float[][] forward(BertConfig c, BertWeights w, long[] ids) {
         int n = ids.length, hidden = c.hiddenSize();
         double eps = c.layerNormEps();
         double[][] x = new double[n][hidden];
@@ -20,9 +22,9 @@ final class ReferenceBert {
                 x[s][h] = w.embeddings().word().get(ids[s] * hidden + h)
                         + w.embeddings().position().get((long) s * hidden + h)
                         + w.embeddings().tokenType().get(h);
-        x = layerNorm(x, w.embeddings().lnGamma(), w.embeddings().lnBeta(), eps);
+        x = layerNorm(x, w.embeddings().norm().weight(), w.embeddings().norm().bias(), eps);
         for (BertWeights.Layer l : w.layers()) {
-            double[][] q = linear(x, l.qW(), l.qB()), k = linear(x, l.kW(), l.kB()), v = linear(x, l.vW(), l.vB());
+            double[][] q = linear(x, l.qkv().part(0)), k = linear(x, l.qkv().part(1)), v = linear(x, l.qkv().part(2));
             double[][] ctx = new double[n][hidden];
             int heads = c.numAttentionHeads(), d = c.headDim();
             for (int head = 0; head < heads; head++) {
@@ -39,19 +41,19 @@ final class ReferenceBert {
                         for (int j = 0; j < d; j++) ctx[s][head * d + j] += p[t] / sum * v[t][head * d + j];
                 }
             }
-            double[][] x1 = layerNorm(add(linear(ctx, l.attnOutW(), l.attnOutB()), x), l.attnLnGamma(),
-                    l.attnLnBeta(), eps);
-            double[][] f = linear(x1, l.ffnInW(), l.ffnInB());
+            double[][] x1 = layerNorm(add(linear(ctx, l.attnOut()), x), l.attnNorm().weight(), l.attnNorm().bias(), eps);
+            double[][] f = linear(x1, l.ffnIn());
             for (double[] row : f)
                 for (int j = 0; j < row.length; j++) row[j] = 0.5 * row[j] * (1 + erf(row[j] / Math.sqrt(2)));
-            x = layerNorm(add(linear(f, l.ffnOutW(), l.ffnOutB()), x1), l.outLnGamma(), l.outLnBeta(), eps);
+            x = layerNorm(add(linear(f, l.ffnOut()), x1), l.outNorm().weight(), l.outNorm().bias(), eps);
         }
         float[][] out = new float[n][hidden];
         for (int s = 0; s < n; s++) for (int h = 0; h < hidden; h++) out[s][h] = (float) x[s][h];
         return out;
     }
 
-    private static double[][] linear(double[][] x, Tensor w, Tensor b) {
+    private static double[][] linear(double[][] x, Linear l) {
+        Tensor w = l.weight(), b = l.bias();
         int out = w.dim(0), in = w.dim(1);
         double[][] y = new double[x.length][out];
         for (int s = 0; s < x.length; s++)

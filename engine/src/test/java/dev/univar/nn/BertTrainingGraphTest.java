@@ -3,8 +3,11 @@ package dev.univar.nn;
 import dev.univar.cpu.CpuTrainingBackend;
 import dev.univar.cpu.ScalarBackend;
 import dev.univar.cpu.ScalarTrainingBackend;
-import dev.univar.io.BertConfig;
-import dev.univar.io.BertWeights;
+import dev.univar.model.BertConfig;
+import dev.univar.model.Encoder;
+import dev.univar.model.Gradients;
+import dev.univar.model.TrainingGraph;
+import dev.univar.model.Weights;
 import dev.univar.tensor.Tensor;
 import dev.univar.tensor.TrainingBackend;
 import dev.univar.text.Batch;
@@ -41,11 +44,11 @@ class BertTrainingGraphTest {
     @ParameterizedTest
     @ValueSource(strings = {"scalar", "cpu"})
     void lossGradientMatchesFiniteDifferences(String backendName) {
-        BertWeights weights = TinyBert.weights(CONFIG, arena, 5, 0.3);
+        Weights weights = TinyBert.weights(CONFIG, arena, 5, 0.3);
         Batch batch = TinyBert.batch(CONFIG.vocabSize(), 9, 7, 3, 5, 6, 1, 4);
         try (TrainingBackend backend = backendName.equals("cpu") ? new CpuTrainingBackend(2) : new ScalarTrainingBackend();
-             BertTrainingGraph graph = new BertTrainingGraph(CONFIG, weights, backend);
-             BertGradients grads = new BertGradients(CONFIG)) {
+             TrainingGraph graph = new TrainingGraph(weights, backend);
+             Gradients grads = new Gradients(CONFIG)) {
             int hidden = CONFIG.hiddenSize();
             Tensor emb = graph.forward(batch);
             Tensor dEmb = Tensor.allocate(arena, 2 * PAIRS, hidden);
@@ -54,7 +57,7 @@ class BertTrainingGraphTest {
             graph.backward(dEmb, grads);
 
             Map<String, double[]> params = new LinkedHashMap<>();
-            weights.toNamedTensors().forEach((name, t) -> {
+            weights.named().forEach((name, t) -> {
                 double[] d = new double[(int) t.size()];
                 for (int i = 0; i < d.length; i++) d[i] = t.get(i);
                 params.put(name, d);
@@ -134,10 +137,10 @@ class BertTrainingGraphTest {
     @ValueSource(strings = {"scalar", "cpu"})
     void forwardEqualsTheInferenceEncoder(String backendName) {
         BertConfig config = TinyBert.config(50, 48, 2, 3, 80, 40);
-        BertWeights weights = TinyBert.weights(config, arena, 8, 0.2);
+        Weights weights = TinyBert.weights(config, arena, 8, 0.2);
         try (TrainingBackend backend = backendName.equals("cpu") ? new CpuTrainingBackend(2) : new ScalarTrainingBackend();
-             BertTrainingGraph graph = new BertTrainingGraph(config, weights, backend);
-             BertEncoder encoder = new BertEncoder(config, weights, backend)) {
+             TrainingGraph graph = new TrainingGraph(weights, backend);
+             Encoder encoder = new Encoder(weights, backend)) {
             // A second, bigger batch grows the graph's buffers; a third, smaller one reuses them.
             for (int[] lengths : new int[][]{{5, 9, 2}, {33, 1, 17, 40, 8}, {3, 4}}) {
                 Batch batch = TinyBert.batch(config.vocabSize(), lengths.length, lengths);
@@ -153,11 +156,11 @@ class BertTrainingGraphTest {
 
     @Test
     void gradientsAccumulateOverBackwardCalls() {
-        BertWeights weights = TinyBert.weights(CONFIG, arena, 5, 0.3);
+        Weights weights = TinyBert.weights(CONFIG, arena, 5, 0.3);
         Batch batch = TinyBert.batch(CONFIG.vocabSize(), 3, 4, 2);
         try (ScalarTrainingBackend backend = new ScalarTrainingBackend();
-             BertTrainingGraph graph = new BertTrainingGraph(CONFIG, weights, backend);
-             BertGradients once = new BertGradients(CONFIG); BertGradients twice = new BertGradients(CONFIG)) {
+             TrainingGraph graph = new TrainingGraph(weights, backend);
+             Gradients once = new Gradients(CONFIG); Gradients twice = new Gradients(CONFIG)) {
             graph.forward(batch);
             Tensor d = Tensor.of(arena, new float[2 * CONFIG.hiddenSize()], 2, CONFIG.hiddenSize());
             Random r = new Random(2);

@@ -3,7 +3,7 @@ package dev.univar.nn;
 import dev.univar.cpu.CpuBackend;
 import dev.univar.cpu.ScalarBackend;
 import dev.univar.data.InputException;
-import dev.univar.io.BertConfig;
+import dev.univar.model.BertConfig;
 import dev.univar.io.SafeTensors;
 import dev.univar.tensor.Tensor;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,8 @@
 package dev.univar.nn;
 
-import dev.univar.io.BertConfig;
-import dev.univar.io.BertWeights;
+import dev.univar.model.BertConfig;
+import dev.univar.model.Param;
+import dev.univar.model.Weights;
 import dev.univar.tensor.Tensor;
 import dev.univar.text.Batch;
 
@@ -25,18 +26,18 @@ public final class TinyBert {
     }
 
     /** Random weights: LayerNorm weights near 1, everything else N(0, scale²). */
-    public static BertWeights weights(BertConfig config, Arena arena, long seed, double scale) {
+    public static Weights weights(BertConfig config, Arena arena, long seed, double scale) {
         Random r = new Random(seed);
         Map<String, Tensor> t = new LinkedHashMap<>();
-        BertParameters.shapes(config).forEach((name, shape) -> {
+        for (Param p : config.parameters()) {
             int n = 1;
-            for (int d : shape) n *= d;
+            for (int d : p.shape()) n *= d;
             float[] v = new float[n];
-            boolean gamma = name.endsWith("LayerNorm.weight");
+            boolean gamma = p.kind() == Param.Kind.NORM_WEIGHT;
             for (int i = 0; i < n; i++) v[i] = (float) (gamma ? 1 + 0.1 * r.nextGaussian() : scale * r.nextGaussian());
-            t.put(name, Tensor.of(arena, v, shape));
-        });
-        return BertWeights.from(config, t, "random");
+            t.put(p.name(), Tensor.of(arena, v, p.shape()));
+        }
+        return Weights.from(config, t, "random");
     }
 
     /** A batch of rows with the given real lengths, padded with id 0 to the longest; random ids and type ids. */

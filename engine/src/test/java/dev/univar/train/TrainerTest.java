@@ -6,6 +6,7 @@ import dev.univar.corpus.Corpus;
 import dev.univar.cpu.CpuTrainingBackend;
 import dev.univar.data.InputException;
 import dev.univar.nn.EmbeddingModel;
+import dev.univar.model.BertConfig;
 import dev.univar.nn.ModelInit;
 import dev.univar.cpu.CpuBackend;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,7 +33,7 @@ class TrainerTest {
     static void makeModelAndCorpus() throws IOException {
         Path root = Files.createTempDirectory("univar-trainer-test");
         base = root.resolve("base");
-        ModelInit.create(MiniLmFiles.tokenizerJson(), 2, 32, 4, 64, 128, base, 1);
+        ModelInit.create(MiniLmFiles.tokenizerJson(), v -> BertConfig.initial(v.size(), v.padId(), 2, 32, 4, 64, 128), base, 1);
         // Three "LLMs" with different styles answering the same 14 questions.
         StringBuilder csv = new StringBuilder("question_id,question,answer,model\n");
         String[][] styles = {{"Certainly!", "fairness and equality matter most"}, {"I think", "tradition and order come first"},

@@ -1,7 +1,9 @@
 package dev.univar.bench.jmh;
 
-import dev.univar.io.BertConfig;
-import dev.univar.io.BertWeights;
+import dev.univar.model.BertConfig;
+import dev.univar.model.ModelConfig;
+import dev.univar.model.Param;
+import dev.univar.model.Weights;
 import dev.univar.tensor.Tensor;
 import dev.univar.text.Batch;
 
@@ -28,33 +30,18 @@ public final class BenchData {
     }
 
     /** Random weights of {@code c}'s shapes, scaled like a trained BERT's (about 0.05), layer norms near 1. */
-    public static BertWeights randomWeights(Arena arena, BertConfig c, long seed) {
-        int h = c.hiddenSize(), ff = c.intermediateSize();
+    public static Weights randomWeights(Arena arena, ModelConfig c, long seed) {
         Map<String, Tensor> m = new LinkedHashMap<>();
-        long[] s = {seed};
-        java.util.function.BiFunction<Float, int[], Tensor> rnd = (scale, shape) -> random(arena, s[0]++, scale, shape);
-        m.put("embeddings.word_embeddings.weight", rnd.apply(0.05f, new int[]{c.vocabSize(), h}));
-        m.put("embeddings.position_embeddings.weight", rnd.apply(0.05f, new int[]{c.maxPositionEmbeddings(), h}));
-        m.put("embeddings.token_type_embeddings.weight", rnd.apply(0.05f, new int[]{c.typeVocabSize(), h}));
-        m.put("embeddings.LayerNorm.weight", ones(arena, h));
-        m.put("embeddings.LayerNorm.bias", rnd.apply(0.01f, new int[]{h}));
-        for (int i = 0; i < c.numHiddenLayers(); i++) {
-            String p = "encoder.layer." + i + ".";
-            for (String name : new String[]{"attention.self.query", "attention.self.key", "attention.self.value",
-                    "attention.output.dense"}) {
-                m.put(p + name + ".weight", rnd.apply(0.05f, new int[]{h, h}));
-                m.put(p + name + ".bias", rnd.apply(0.01f, new int[]{h}));
-            }
-            m.put(p + "intermediate.dense.weight", rnd.apply(0.05f, new int[]{ff, h}));
-            m.put(p + "intermediate.dense.bias", rnd.apply(0.01f, new int[]{ff}));
-            m.put(p + "output.dense.weight", rnd.apply(0.05f, new int[]{h, ff}));
-            m.put(p + "output.dense.bias", rnd.apply(0.01f, new int[]{h}));
-            for (String ln : new String[]{"attention.output.LayerNorm", "output.LayerNorm"}) {
-                m.put(p + ln + ".weight", ones(arena, h));
-                m.put(p + ln + ".bias", rnd.apply(0.01f, new int[]{h}));
-            }
+        long s = seed;
+        for (Param p : c.parameters()) {
+            int[] shape = p.shape();
+            m.put(p.name(), switch (p.kind()) {
+                case MATRIX, EMBEDDING -> random(arena, s++, 0.05f, shape);
+                case BIAS, NORM_BIAS -> random(arena, s++, 0.01f, shape);
+                case NORM_WEIGHT -> ones(arena, shape[0]);
+            });
         }
-        return BertWeights.from(c, m, "random MiniLM-shaped weights");
+        return Weights.from(c, m, "random " + c.modelType() + " weights");
     }
 
     private static Tensor ones(Arena arena, int n) {

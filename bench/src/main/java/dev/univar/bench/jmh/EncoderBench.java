@@ -1,8 +1,8 @@
 package dev.univar.bench.jmh;
 
 import dev.univar.cpu.CpuBackend;
-import dev.univar.io.BertWeights;
-import dev.univar.nn.BertEncoder;
+import dev.univar.model.Weights;
+import dev.univar.model.Encoder;
 import dev.univar.tensor.Tensor;
 import dev.univar.text.Batch;
 import org.openjdk.jmh.annotations.*;
@@ -33,7 +33,7 @@ public class EncoderBench {
 
     Arena arena;
     CpuBackend cpu;
-    BertEncoder encoder;
+    Encoder encoder;
     Batch batch;
 
     @Setup
@@ -41,8 +41,8 @@ public class EncoderBench {
         String[] p = shape.split("x");
         arena = Arena.ofShared();
         cpu = new CpuBackend(threads);
-        BertWeights w = BenchData.randomWeights(arena, BenchData.MINILM, 7);
-        encoder = new BertEncoder(BenchData.MINILM, w, cpu);
+        Weights w = BenchData.randomWeights(arena, BenchData.MINILM, 7);
+        encoder = new Encoder(w, cpu);
         batch = BenchData.randomBatch(Integer.parseInt(p[0]), Integer.parseInt(p[1]), BenchData.MINILM.vocabSize(), 11);
     }
 

@@ -4,8 +4,8 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.univar.cpu.CpuBackend;
-import dev.univar.io.BertWeights;
-import dev.univar.nn.BertEncoder;
+import dev.univar.model.Weights;
+import dev.univar.model.Encoder;
 import dev.univar.tensor.Backend;
 import dev.univar.tensor.Tensor;
 import dev.univar.text.Batch;
@@ -149,8 +149,8 @@ public final class QuickBench {
     static final int[][] ENCODER_SHAPES = {{32, 128}, {8, 512}, {1, 16}};
 
     static void encoder(Arena arena, CpuBackend cpu) {
-        BertWeights w = BenchData.randomWeights(arena, BenchData.MINILM, 7);
-        try (BertEncoder enc = new BertEncoder(BenchData.MINILM, w, cpu)) {
+        Weights w = BenchData.randomWeights(arena, BenchData.MINILM, 7);
+        try (Encoder enc = new Encoder(w, cpu)) {
             for (int[] s : ENCODER_SHAPES) {
                 Batch batch = BenchData.randomBatch(s[0], s[1], BenchData.MINILM.vocabSize(), 11);
                 double ns = median(() -> enc.forwardPooled(batch));
@@ -211,8 +211,8 @@ public final class QuickBench {
         ops.put("gelu", () -> cpu.gelu(f, f, (long) tokens * 1536));
         ops.put("maskedSoftmax", () -> cpu.maskedSoftmax(f, mask, 32, 1536, 128));
         ops.put("layerNorm", () -> cpu.layerNorm(x, y, g, g, 1e-12f, o, tokens, 384));
-        BertWeights bw = BenchData.randomWeights(arena, BenchData.MINILM, 7);
-        BertEncoder enc = new BertEncoder(BenchData.MINILM, bw, cpu);
+        Weights bw = BenchData.randomWeights(arena, BenchData.MINILM, 7);
+        Encoder enc = new Encoder(bw, cpu);
         Batch batch = BenchData.randomBatch(32, 128, BenchData.MINILM.vocabSize(), 11);
         ops.put("encoder 32x128", () -> enc.forwardPooled(batch));
         Batch small = BenchData.randomBatch(1, 16, BenchData.MINILM.vocabSize(), 11);
@@ -228,10 +228,10 @@ public final class QuickBench {
 
     /** Per-operation wall time of the encoder forward through a timing Backend wrapper. */
     static void profile(Arena arena, CpuBackend cpu) {
-        BertWeights w = BenchData.randomWeights(arena, BenchData.MINILM, 7);
+        Weights w = BenchData.randomWeights(arena, BenchData.MINILM, 7);
         for (int[] s : ENCODER_SHAPES) {
             Timing timing = new Timing(cpu);
-            try (BertEncoder enc = new BertEncoder(BenchData.MINILM, w, timing)) {
+            try (Encoder enc = new Encoder(w, timing)) {
                 Batch batch = BenchData.randomBatch(s[0], s[1], BenchData.MINILM.vocabSize(), 11);
                 int warm = s[0] * s[1] > 1000 ? 20 : 300, runs = warm;
                 for (int i = 0; i < warm; i++) enc.forwardPooled(batch);

@@ -1,6 +1,7 @@
-package dev.univar.io;
+package dev.univar.model;
 
 import dev.univar.data.InputException;
+import dev.univar.io.SafeTensors;
 import dev.univar.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -9,12 +10,13 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** BertWeights over a tiny synthetic model, so that every naming and shape rule is exercised quickly. */
-class BertWeightsTest {
+/** Weights and BERT's weight view over a tiny synthetic model, so that every naming and shape rule is exercised quickly. */
+class WeightsTest {
     static final BertConfig TINY = new BertConfig(10, 8, 2, 2, 16, 6, 2, 1e-12, "gelu", 0, "bert");
 
     @TempDir
@@ -55,8 +57,8 @@ class BertWeightsTest {
     }
 
     private Path writeFolder(Map<String, Tensor> tensors) throws IOException {
-        TINY.write(dir.resolve(BertWeights.CONFIG_FILE));
-        SafeTensors.write(dir.resolve(BertWeights.WEIGHTS_FILE), tensors, Map.of("format", "pt"));
+        TINY.write(dir.resolve(ModelConfig.CONFIG_FILE));
+        SafeTensors.write(dir.resolve(Weights.WEIGHTS_FILE), tensors, Map.of("format", "pt"));
         return dir;
     }
 
@@ -64,19 +66,22 @@ class BertWeightsTest {
     void loadsNamedFieldsAndWritesBack() throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             Map<String, Tensor> src = tinyTensors(arena);
-            try (BertWeights.Loaded m = BertWeights.open(writeFolder(src))) {
-                BertWeights w = m.weights();
+            try (Weights.Loaded m = Weights.open(writeFolder(src))) {
+                BertWeights w = BertWeights.bind(TINY, Binder.of(m.weights()));
                 assertEquals(TINY, m.config());
                 assertEquals(2, w.layers().size());
                 assertArrayEquals(src.get("embeddings.word_embeddings.weight").toArray(),
                         w.embeddings().word().toArray());
                 assertArrayEquals(src.get("encoder.layer.1.attention.self.key.weight").toArray(),
-                        w.layers().get(1).kW().toArray());
+                        w.layers().get(1).qkv().part(1).weight().toArray());
+                assertArrayEquals(src.get("encoder.layer.1.attention.self.value.bias").toArray(),
+                        w.layers().get(1).qkv().part(2).bias().toArray());
                 assertArrayEquals(src.get("encoder.layer.0.output.dense.weight").toArray(),
-                        w.layers().get(0).ffnOutW().toArray());
-                assertArrayEquals(new int[]{16, 8}, w.layers().get(0).ffnInW().shape());
+                        w.layers().get(0).ffnOut().weight().toArray());
+                assertArrayEquals(new int[]{16, 8}, w.layers().get(0).ffnIn().weight().shape());
 
-                Map<String, Tensor> back = w.toNamedTensors();
+                Map<String, Tensor> back = m.weights().named();
+                assertEquals(List.copyOf(src.keySet()), List.copyOf(back.keySet()), "declaration order is Hugging Face's");
                 assertEquals(src.keySet(), back.keySet());
                 for (String name : src.keySet())
                     assertArrayEquals(src.get(name).toArray(), back.get(name).toArray(), name);
@@ -93,11 +98,12 @@ class BertWeightsTest {
                     "embeddings.LayerNorm.gamma").replace("embeddings.LayerNorm.bias", "embeddings.LayerNorm.beta"), v));
             prefixed.put("bert.pooler.dense.weight", Tensor.allocate(arena, 8, 8));
             prefixed.put("cls.predictions.bias", Tensor.allocate(arena, 10));
-            try (BertWeights.Loaded m = BertWeights.open(writeFolder(prefixed))) {
-                assertArrayEquals(src.get("embeddings.LayerNorm.weight").toArray(),
-                        m.weights().embeddings().lnGamma().toArray());
+            try (Weights.Loaded m = Weights.open(writeFolder(prefixed))) {
+                BertWeights w = BertWeights.bind(TINY, Binder.of(m.weights()));
+                assertArrayEquals(src.get("embeddings.LayerNorm.weight").toArray(), w.embeddings().norm().weight().toArray());
                 assertArrayEquals(src.get("encoder.layer.1.output.LayerNorm.bias").toArray(),
-                        m.weights().layers().get(1).outLnBeta().toArray());
+                        w.layers().get(1).outNorm().bias().toArray());
+                assertEquals(src.keySet(), m.weights().named().keySet(), "written back under the canonical names");
             }
         }
     }
@@ -108,10 +114,10 @@ class BertWeightsTest {
             Map<String, Tensor> src = tinyTensors(arena);
             src.remove("encoder.layer.1.attention.self.value.bias");
             Path folder = writeFolder(src);
-            IOException e = assertThrows(IOException.class, () -> BertWeights.open(folder).close());
+            IOException e = assertThrows(IOException.class, () -> Weights.open(folder).close());
             assertTrue(e.getMessage().contains("'encoder.layer.1.attention.self.value.bias' is missing"),
                     e.getMessage());
-            assertTrue(e.getMessage().contains(BertWeights.WEIGHTS_FILE), e.getMessage());
+            assertTrue(e.getMessage().contains(Weights.WEIGHTS_FILE), e.getMessage());
         }
     }
 
@@ -122,10 +128,10 @@ class BertWeightsTest {
             // the [in, out] layout of an ONNX MatMul, not PyTorch's [out, in]
             src.put("encoder.layer.0.intermediate.dense.weight", Tensor.allocate(arena, 8, 16));
             Path folder = writeFolder(src);
-            IOException e = assertThrows(IOException.class, () -> BertWeights.open(folder).close());
+            IOException e = assertThrows(IOException.class, () -> Weights.open(folder).close());
             assertTrue(e.getMessage().contains("'encoder.layer.0.intermediate.dense.weight'"), e.getMessage());
             assertTrue(e.getMessage().contains("shape [8, 16], expected [16, 8]"), e.getMessage());
-            assertTrue(e.getMessage().contains(BertWeights.WEIGHTS_FILE), e.getMessage());
+            assertTrue(e.getMessage().contains(Weights.WEIGHTS_FILE), e.getMessage());
         }
     }
 
@@ -134,7 +140,7 @@ class BertWeightsTest {
         try (Arena arena = Arena.ofConfined()) {
             Map<String, Tensor> src = tinyTensors(arena);
             src.put("encoder.layer.2.output.dense.bias", Tensor.allocate(arena, 8));
-            var e = assertThrows(IllegalArgumentException.class, () -> BertWeights.from(TINY, src, "test map"));
+            var e = assertThrows(IllegalArgumentException.class, () -> Weights.from(TINY, src, "test map"));
             assertTrue(e.getMessage().contains("encoder.layer.2"), e.getMessage());
         }
     }
@@ -146,9 +152,9 @@ class BertWeightsTest {
             Map<String, Tensor> src = tinyTensors(arena);
             src.get("embeddings.LayerNorm.weight").set(5, Float.NaN);
             Path folder = writeFolder(src);
-            InputException e = assertThrows(InputException.class, () -> BertWeights.open(dir).close());
-            assertEquals(folder.resolve(BertWeights.WEIGHTS_FILE), e.file());
-            assertTrue(e.getMessage().startsWith(folder.resolve(BertWeights.WEIGHTS_FILE)
+            InputException e = assertThrows(InputException.class, () -> Weights.open(dir).close());
+            assertEquals(folder.resolve(Weights.WEIGHTS_FILE), e.file());
+            assertTrue(e.getMessage().startsWith(folder.resolve(Weights.WEIGHTS_FILE)
                     + ": tensor 'embeddings.LayerNorm.weight' holds NaN at index 5"), e.getMessage());
             assertFalse(e.getMessage().contains("\n"), e.getMessage());
 
@@ -157,7 +163,7 @@ class BertWeightsTest {
             word.set(3 * 8 + 2, Float.NEGATIVE_INFINITY);
             word.set(9 * 8 + 7, Float.POSITIVE_INFINITY);
             writeFolder(src);
-            e = assertThrows(InputException.class, () -> BertWeights.open(dir).close());
+            e = assertThrows(InputException.class, () -> Weights.open(dir).close());
             assertTrue(e.getMessage().contains("tensor 'embeddings.word_embeddings.weight' holds -Infinity at index 26 "
                     + "(row 3, column 2), and 1 more non-finite values"), e.getMessage());
 
@@ -167,7 +173,7 @@ class BertWeightsTest {
             src.forEach((k, v) -> prefixed.put("bert." + k, v));
             prefixed.get("bert.encoder.layer.1.output.LayerNorm.bias").set(7, Float.POSITIVE_INFINITY);
             writeFolder(prefixed);
-            e = assertThrows(InputException.class, () -> BertWeights.open(dir).close());
+            e = assertThrows(InputException.class, () -> Weights.open(dir).close());
             assertTrue(e.getMessage().contains("tensor 'bert.encoder.layer.1.output.LayerNorm.bias' holds +Infinity at index 7"),
                     e.getMessage());
         }
@@ -183,23 +189,23 @@ class BertWeightsTest {
             for (int n = 1; n <= 9; n++) {
                 float[] v = new float[n];
                 for (int i = 0; i < n; i++) v[i] = finite[i % finite.length];
-                assertTrue(BertWeights.allFinite(Tensor.of(arena, v, n).data(), n), "n=" + n);
+                assertTrue(Weights.allFinite(Tensor.of(arena, v, n).data(), n), "n=" + n);
                 for (int at = 0; at < n; at++)
                     for (float bad : nonFinite) {
                         float[] w = v.clone();
                         w[at] = bad;
-                        assertFalse(BertWeights.allFinite(Tensor.of(arena, w, n).data(), n), "n=" + n + " at=" + at + " " + bad);
+                        assertFalse(Weights.allFinite(Tensor.of(arena, w, n).data(), n), "n=" + n + " at=" + at + " " + bad);
                     }
             }
             // longer than one heap chunk (4,096 pairs): both sides of the chunk boundaries and the odd tail
             int n = 20_001;
             Tensor big = Tensor.allocate(arena, n);
             for (int i = 0; i < n; i++) big.set(i, (float) Math.sin(i) * 1e30f);
-            assertTrue(BertWeights.allFinite(big.data(), n));
+            assertTrue(Weights.allFinite(big.data(), n));
             for (int at : new int[]{0, 8191, 8192, 8193, 16383, 16384, 19999, 20000}) {
                 float keep = big.get(at);
                 big.set(at, Float.NaN);
-                assertFalse(BertWeights.allFinite(big.data(), n), "at " + at);
+                assertFalse(Weights.allFinite(big.data(), n), "at " + at);
                 big.set(at, keep);
             }
         }

@@ -1,4 +1,4 @@
-package dev.univar.io;
+package dev.univar.model;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,7 +26,8 @@ class BertConfigTest {
         assertEquals(32, c.headDim());
         Path file = dir.resolve("config.json");
         c.write(file);
-        assertEquals(c, BertConfig.read(file));
+        assertEquals(c, ModelConfig.read(file));
+        assertEquals(c, ModelConfig.fromJson(MINILM), "model_type bert chooses BERT");
         assertTrue(Files.readString(file).contains("\"num_attention_heads\": 12"));
     }
 
@@ -51,7 +52,7 @@ class BertConfigTest {
         assertMessage(MINILM.replace("\"hidden_size\": 384", "\"hidden_size\": 384.5"), "hidden_size");
         assertMessage(MINILM.replace("\"layer_norm_eps\": 1e-12", "\"layer_norm_eps\": 0"), "layer_norm_eps");
         Path bad = Files.writeString(dir.resolve("config.json"), "{oops");
-        IOException e = assertThrows(IOException.class, () -> BertConfig.read(bad));
+        IOException e = assertThrows(IOException.class, () -> ModelConfig.read(bad));
         assertTrue(e.getMessage().contains(bad.toString()), e.getMessage());
     }
 
@@ -79,16 +80,33 @@ class BertConfigTest {
                 "field 'hidden_size' must be an integer, found an object");
         assertReadFails(file, MINILM.replace("\"pad_token_id\": 0", "\"pad_token_id\": 40000"), "pad_token_id 40000 is outside");
         Files.write(file, new byte[]{'{', '\n', '"', (byte) 0xff, '"', '}'});
-        IOException e = assertThrows(IOException.class, () -> BertConfig.read(file));
+        IOException e = assertThrows(IOException.class, () -> ModelConfig.read(file));
         assertEquals(file + ":2: not valid UTF-8 text", e.getMessage());
         Path missing = dir.resolve("nothing/config.json");
-        e = assertThrows(IOException.class, () -> BertConfig.read(missing));
+        e = assertThrows(IOException.class, () -> ModelConfig.read(missing));
         assertEquals(missing + ": no such file", e.getMessage());
+    }
+
+    /** The architecture is chosen by model_type; one the engine does not run is one line naming the file and field. */
+    @Test
+    void unknownModelTypeIsOneLineNamingTheField(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("config.json");
+        assertReadFails(file, MINILM.replace("\"model_type\": \"bert\"", "\"model_type\": \"llama\""),
+                "field 'model_type' is 'llama', an architecture univar does not run (it runs bert");
+        assertReadFails(file, MINILM.replace("\"model_type\": \"bert\"", "\"model_type\": 3"),
+                "field 'model_type' must be a string, found the number 3");
+        assertEquals("bert", ModelConfig.read(writeJson(file, MINILM.replace("\"model_type\": \"bert\",", ""))).modelType(),
+                "no model_type: BERT, as univar's older folders");
+    }
+
+    private static Path writeJson(Path file, String json) throws IOException {
+        Files.writeString(file, json);
+        return file;
     }
 
     private static void assertReadFails(Path file, String json, String fragment) throws IOException {
         Files.writeString(file, json);
-        IOException e = assertThrows(IOException.class, () -> BertConfig.read(file));
+        IOException e = assertThrows(IOException.class, () -> ModelConfig.read(file));
         String m = e.getMessage();
         assertTrue(m.startsWith(file + ": "), m);
         assertTrue(m.contains(fragment), m);
