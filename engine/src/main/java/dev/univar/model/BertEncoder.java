@@ -60,9 +60,6 @@ final class BertEncoder implements EncoderGraph {
     @Override
     public Tensor forward(Batch batch, Tensor mask) {
         int bs = batch.size(), seq = batch.seqLen(), tokens = bs * seq;
-        if (seq > config.maxPositionEmbeddings())
-            throw new IllegalArgumentException("sequence of " + seq + " tokens exceeds the model's "
-                    + config.maxPositionEmbeddings() + " positions");
         int hidden = config.hiddenSize(), heads = config.numAttentionHeads(), headDim = config.headDim();
         float eps = (float) config.layerNormEps();
         ensureCapacity(tokens, ops.training() ? (long) bs * heads * seq * seq : 0);

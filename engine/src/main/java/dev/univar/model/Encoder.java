@@ -23,6 +23,7 @@ import java.lang.foreign.ValueLayout;
 public final class Encoder implements AutoCloseable {
     private final Weights weights;
     private final Backend backend;
+    private final Ops ops;
     private final EncoderGraph graph;
     private Ops.Binding binding;
     private Arena arena;
@@ -32,7 +33,8 @@ public final class Encoder implements AutoCloseable {
     public Encoder(Weights weights, Backend backend) {
         this.weights = weights;
         this.backend = backend;
-        this.graph = weights.config().encoder(Ops.inference(backend));
+        this.ops = Ops.inference(backend);
+        this.graph = weights.config().encoder(ops);
     }
 
     public ModelConfig config() {
@@ -54,7 +56,7 @@ public final class Encoder implements AutoCloseable {
      */
     public void prepack() {
         releaseBinding();
-        Ops.Binding b = Ops.inference(backend).bind(weights);
+        Ops.Binding b = ops.bind(weights);
         try {
             graph.bind(b);
         } catch (RuntimeException | Error e) {

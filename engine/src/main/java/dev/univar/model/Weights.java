@@ -224,8 +224,8 @@ public final class Weights {
      * carries into bit 31. Two floats are tested per long (the low half cannot carry into the high one) and the
      * carries OR-ed together, so the loop has no branch. It runs over chunks copied to a heap array by a small method
      * called once per chunk: in the fresh JVM of a command, that method is compiled within the first few chunks,
-     * where a loop over the mapped segment itself runs interpreted and then in on-stack-replaced code for much of a
-     * large tensor (measured in bench/RESULTS.md).
+     * where a loop over the mapped segment itself ran interpreted and then in on-stack-replaced code for much of a
+     * large tensor (MiniLM's 90 MB: about 180 ms against 320 ms, on a loaded 2-core machine).
      */
     static boolean allFinite(MemorySegment data, long n) {
         long pairs = n / 2, acc = 0;
